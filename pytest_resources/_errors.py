@@ -1,0 +1,15 @@
+"""The exceptions a user sees. Importing this module must stay cheap: no dagster, no hypothesis."""
+
+from __future__ import annotations
+
+
+class LifecycleError(AssertionError):
+    """A resource broke a lifecycle rule (setup, teardown or ``yield_for_execution``)."""
+
+
+class PrivateStateLeak(AssertionError):
+    """A resource's private state showed up in a serialized form of its config."""
+
+
+class ResourceUsageError(Exception):
+    """``@pytest.mark.resource`` or ``run_context.open`` was given something it cannot use."""

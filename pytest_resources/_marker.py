@@ -1,0 +1,79 @@
+"""The ``@pytest.mark.resource`` marker: its two spellings, checked against a real signature."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import dagster
+import pydantic
+from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
+
+from pytest_resources._errors import ResourceUsageError
+from pytest_resources._run import default_key
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceMarkOptions:
+    """Options of the instance spelling; a typo is a TypeError naming the option."""
+
+    key: str | None = None
+
+
+def _resource(resource: Any, /, **config_or_options: Any) -> tuple[Any, dict[str, Any]]:
+    """The marker's signature: calling this with a mark's arguments checks their shape."""
+    return resource, config_or_options
+
+
+def _one_resource(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Any]:
+    try:
+        target, keywords = _resource(*args, **kwargs)
+    except TypeError:
+        raise ResourceUsageError(
+            "takes one positional argument, a resource class or instance; got "
+            f"{len(args)}: {', '.join(map(repr, args)) or 'none'}."
+        ) from None
+    if isinstance(target, type):
+        if not issubclass(target, ConfigurableResourceFactory):
+            raise ResourceUsageError(
+                f"{target.__qualname__} is not a Dagster ConfigurableResource class."
+            )
+        try:
+            instance = target(**keywords)
+        except (pydantic.ValidationError, dagster.DagsterError) as error:
+            raise ResourceUsageError(
+                f"invalid config for {target.__qualname__}: {error}"
+            ) from None
+        return default_key(target), instance
+    if isinstance(target, ConfigurableResourceFactory):
+        try:
+            options = ResourceMarkOptions(**keywords)
+        except TypeError:
+            unknown = ", ".join(sorted(set(keywords) - {"key"}))
+            raise ResourceUsageError(
+                f"unknown option {unknown} for a resource instance; the options are: key. "
+                f"Config goes into the constructor: {type(target).__qualname__}(field=value)."
+            ) from None
+        return options.key or default_key(type(target)), target
+    raise ResourceUsageError(
+        f"expects a Dagster ConfigurableResource class or instance, got "
+        f"{type(target).__qualname__}: {target!r}."
+    )
+
+
+def resources_from_marks(marks: Iterable[Any]) -> dict[str, Any]:
+    """Key to resource for every ``resource`` mark, outermost level (module) first."""
+    named: dict[str, Any] = {}
+    for mark in reversed(list(marks)):
+        try:
+            key, instance = _one_resource(mark.args, dict(mark.kwargs))
+        except ResourceUsageError as error:
+            raise ResourceUsageError(f"@pytest.mark.resource {error}") from None
+        if key in named:
+            raise ResourceUsageError(
+                f"@pytest.mark.resource: two resources use the key {key!r}; give one of them "
+                f"another key: @pytest.mark.resource({type(instance).__qualname__}(...), "
+                "key='other')."
+            )
+        named[key] = instance
+    return named

@@ -1,0 +1,251 @@
+"""The lifecycle rules, checked over one recording (one initialization of a run's resources).
+
+Each rule is counted per resource key and per process: the multiprocess executor sets up its own
+copy in every step process, and that is correct.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_resources._recording import (
+    CREATE,
+    SETUP,
+    TEARDOWN,
+    YIELD_ENTER,
+    YIELD_EXIT,
+    Event,
+    Recording,
+    defines,
+    is_context_manager_resource,
+)
+
+RULE_TITLES = {
+    1: "setup_for_execution runs exactly once per run per process",
+    2: "teardown_after_execution runs exactly once after a successful setup, never after a failed one",
+    3: "yield_for_execution is entered and exited exactly once per run per process",
+    4: "nested resources are set up before their parent and torn down after it",
+    5: "teardown must not raise (Dagster only logs it and lets the run succeed)",
+    6: "one resource instance is initialized once per run",
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule, for one resource, in one run and process."""
+
+    rule: int
+    key: str
+    resource_class: type[Any]
+    what_happened: str
+    hint: str
+    events: tuple[Event, ...]
+    run_id: str
+    exception: BaseException | None = None
+
+    def describe(self) -> str:
+        cls = self.resource_class
+        lines = [
+            f"resource {self.key!r} ({cls.__module__}.{cls.__qualname__}) broke rule {self.rule}: "
+            f"{RULE_TITLES[self.rule]}",
+            f"  {self.what_happened}",
+            f"  hint: {self.hint}",
+        ]
+        if self.exception is not None:
+            formatted = traceback.format_exception(
+                type(self.exception), self.exception, self.exception.__traceback__
+            )
+            lines.append("  the exception Dagster would have swallowed:")
+            lines.extend("    " + line for chunk in formatted for line in chunk.rstrip().splitlines())
+        lines.append(f"  recorded events in run {self.run_id[:8]}, in order:")
+        if self.events:
+            lines.extend(f"    {event.sequence:>2}. {event.describe()}" for event in self.events)
+        else:
+            lines.append("    (none)")
+        return "\n".join(lines)
+
+
+def format_violations(violations: Sequence[Violation]) -> str:
+    count = len(violations)
+    header = f"{count} lifecycle rule{'s' if count != 1 else ''} broken:"
+    return "\n\n".join([header, *(violation.describe() for violation in violations)])
+
+
+def check_recording(recording: Recording) -> list[Violation]:
+    """Every broken rule in one recording, in the order the resources were registered."""
+    violations: list[Violation] = []
+    duplicated_keys = set()
+    for resource_class, first_key, second_key in recording.duplicates:
+        duplicated_keys.update((first_key, second_key))
+        violations.append(
+            Violation(
+                rule=6,
+                key=first_key,
+                resource_class=resource_class,
+                what_happened=(
+                    f"the same {resource_class.__name__} instance is reachable as {first_key!r} "
+                    f"and as {second_key!r}, so Dagster sets it up twice and hands out two "
+                    "different objects."
+                ),
+                hint=(
+                    f"nest {resource_class.__name__}.configure_at_launch() and pass the instance "
+                    "once, as a top-level resource, or keep a single top-level resource."
+                ),
+                events=tuple(recording.events),
+                run_id=recording.run_id,
+            )
+        )
+    for key, registered in recording.resources.items():
+        if key in duplicated_keys:
+            continue
+        for events in _by_process(event for event in recording.events if event.key == key):
+            violations.extend(_check_resource(recording, registered.resource_class, key, events))
+    violations.extend(_check_nesting(recording))
+    return violations
+
+
+def _by_process(events: Iterable[Event]) -> list[list[Event]]:
+    groups: dict[int, list[Event]] = {}
+    for event in events:
+        groups.setdefault(event.pid, []).append(event)
+    return list(groups.values())
+
+
+def _calls(events: Sequence[Event], hook: str) -> list[Event]:
+    return [event for event in events if event.hook == hook]
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
+def _check_resource(
+    recording: Recording, cls: type[Any], key: str, events: list[Event]
+) -> list[Violation]:
+    found: list[Violation] = []
+
+    def broken(rule: int, what: str, hint: str, exception: BaseException | None = None) -> None:
+        found.append(
+            Violation(rule, key, cls, what, hint, tuple(events), recording.run_id, exception)
+        )
+
+    setups = _calls(events, SETUP)
+    teardowns = _calls(events, TEARDOWN)
+    enters = _calls(events, YIELD_ENTER)
+    exits = _calls(events, YIELD_EXIT)
+    entered_and_failed = bool(enters) and all(event.outcome == "raised" for event in enters)
+    overrides_yield = defines(cls, "yield_for_execution")
+
+    if defines(cls, SETUP) and len(setups) != 1 and not (not setups and entered_and_failed):
+        if not setups:
+            broken(
+                1,
+                "setup_for_execution was never called in this run.",
+                "an overridden yield_for_execution must call self.setup_for_execution(context) "
+                "itself; Dagster does not call it for you.",
+            )
+        else:
+            broken(
+                1,
+                f"setup_for_execution was called {_times(len(setups))} in this run.",
+                "call it once: Dagster's default yield_for_execution already calls it, so an "
+                "override that also calls it, or setup code that calls it again, runs it twice.",
+            )
+
+    if defines(cls, TEARDOWN):
+        setup_failed = bool(setups) and setups[-1].outcome == "raised"
+        started = bool(setups) or bool(_calls(events, CREATE)) or bool(enters)
+        expected = 0 if setup_failed or not started else 1
+        if setup_failed and teardowns:
+            broken(
+                2,
+                f"teardown_after_execution was called {_times(len(teardowns))} although "
+                "setup_for_execution raised.",
+                "Dagster never tears down a resource whose setup failed; only release what setup "
+                "acquired: start the try/finally that calls teardown after setup returned.",
+            )
+        elif len(teardowns) != expected:
+            reason = (
+                "setup_for_execution succeeded"
+                if setups
+                else "the resource was initialized"
+            )
+            hint = (
+                "an overridden yield_for_execution must call self.teardown_after_execution(context) "
+                "itself, in a finally block around its yield, so it also runs when the step fails."
+                if not teardowns and overrides_yield
+                else "teardown must run exactly once: do not call it from setup, create_resource "
+                "or your own code, and let one finally block call it."
+            )
+            broken(
+                2,
+                f"teardown_after_execution was called {_times(len(teardowns))} in this run; "
+                f"expected {_times(expected)}, because {reason}.",
+                hint,
+            )
+
+    if is_context_manager_resource(cls) and enters:
+        entered = not entered_and_failed
+        if len(enters) != 1 or (entered and len(exits) != 1):
+            broken(
+                3,
+                f"yield_for_execution was entered {_times(len(enters))} and exited "
+                f"{_times(len(exits))}.",
+                "yield_for_execution must yield exactly once, inside try/finally.",
+            )
+
+    for call in teardowns + exits:
+        if call.outcome == "raised" and not (call.hook == YIELD_EXIT and _raised(teardowns)):
+            broken(
+                5,
+                f"{call.hook} raised {type(call.exception).__name__}: {call.exception}",
+                "catch and handle errors while releasing resources; Dagster logs a failed "
+                "teardown as an engine event and reports the run as a success.",
+                call.exception,
+            )
+            break
+    return found
+
+
+def _raised(calls: Sequence[Event]) -> bool:
+    return any(call.outcome == "raised" for call in calls)
+
+
+_SETUP_PHASE = (SETUP, CREATE, YIELD_ENTER)
+_TEARDOWN_PHASE = (TEARDOWN, YIELD_EXIT)
+
+
+def _check_nesting(recording: Recording) -> list[Violation]:
+    found = []
+    events = recording.events
+    for parent, child in recording.nesting:
+        parent_events = [e for e in events if e.key == parent]
+        child_events = [e for e in events if e.key == child]
+        for pid in {e.pid for e in parent_events}:
+            parent_setup = [e.sequence for e in parent_events if e.pid == pid and e.hook in _SETUP_PHASE]
+            child_setup = [e.sequence for e in child_events if e.pid == pid and e.hook in _SETUP_PHASE]
+            parent_down = [e.sequence for e in parent_events if e.pid == pid and e.hook in _TEARDOWN_PHASE]
+            child_down = [e.sequence for e in child_events if e.pid == pid and e.hook in _TEARDOWN_PHASE]
+            problem = None
+            if parent_setup and child_setup and max(child_setup) > min(parent_setup):
+                problem = f"{child!r} was still being set up after {parent!r} started its setup."
+            elif parent_down and child_down and min(child_down) < max(parent_down):
+                problem = f"{child!r} was torn down before {parent!r} finished its teardown."
+            if problem is not None:
+                registered = recording.resources[parent]
+                found.append(
+                    Violation(
+                        4,
+                        parent,
+                        registered.resource_class,
+                        problem,
+                        "let Dagster drive nested resources: do not call a nested resource's "
+                        "setup or teardown from its parent.",
+                        tuple(e for e in events if e.key in (parent, child) and e.pid == pid),
+                        recording.run_id,
+                    )
+                )
+    return found

@@ -1,0 +1,427 @@
+"""Run driving: resources are opened through Dagster's own initialization (``build_resources``).
+
+``RunContext`` is the session-wide object behind the ``run_context`` fixture. It is session
+scoped so that hypothesis' ``@given`` tests can request it; what belongs to one test lives in a
+``TestRuns`` that the plugin swaps in for every test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import re
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import dagster
+from dagster._config.pythonic_config.resource import (
+    ConfigurableResourceFactory,
+    PartialResource,
+)
+from dagster._core.definitions.scoped_resources_builder import ScopedResourcesBuilder
+from dagster._core.execution.context.init import InitResourceContext
+from dagster._core.storage.dagster_run import DagsterRun
+
+from pytest_resources._errors import LifecycleError, ResourceUsageError
+from pytest_resources._recording import (
+    CREATE,
+    SETUP,
+    TEARDOWN,
+    YIELD_ENTER,
+    YIELD_EXIT,
+    Event,
+    Location,
+    Recording,
+    recording_active,
+)
+from pytest_resources._rules import Violation, check_recording, format_violations
+
+if TYPE_CHECKING:
+    import pytest
+
+_JOB_NAME = "__pytest_resources__"
+# Dagster added async yield_for_execution (and build_resources' event loop) after 1.8.
+_BUILD_RESOURCES_TAKES_EVENT_LOOP = (
+    "event_loop" in inspect.signature(dagster.build_resources).parameters
+)
+
+
+def default_key(resource_class: type[Any]) -> str:
+    """The resource key for a class: snake_case of its name, without a trailing ``Resource``."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", resource_class.__name__)
+    key = words.lower()
+    if key.endswith("_resource"):
+        key = key[: -len("_resource")]
+    return key
+
+
+def as_named_resources(resources: Any, key: str | None, *, what: str) -> dict[str, Any]:
+    """Accept one resource or a mapping of key to resource; anything else is a clear error."""
+    if isinstance(resources, Mapping):
+        if key is not None:
+            raise ResourceUsageError(
+                f"{what}: key= names a single resource; a mapping already names its resources "
+                f"by its keys ({', '.join(map(repr, resources))})."
+            )
+        bad_keys = [k for k in resources if not isinstance(k, str) or not k.isidentifier()]
+        if bad_keys:
+            raise ResourceUsageError(
+                f"{what}: resource keys must be Python identifiers, got {bad_keys!r}."
+            )
+        return dict(resources)
+    if isinstance(resources, type):
+        raise ResourceUsageError(
+            f"{what} takes a resource instance, got the class {resources.__name__}; "
+            f"build it first: {resources.__name__}(field=value, ...)."
+        )
+    if isinstance(resources, PartialResource):
+        raise ResourceUsageError(
+            f"{what}: a configure_at_launch() partial needs its config from the run; open a "
+            f"built instance instead: {resources.resource_cls.__name__}(field=value, ...)."
+        )
+    if not isinstance(resources, ConfigurableResourceFactory):
+        raise ResourceUsageError(
+            f"{what} takes a Dagster ConfigurableResource (or a dict of key to resource), "
+            f"got {type(resources).__name__}: {resources!r}."
+        )
+    return {key or default_key(type(resources)): resources}
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """What was recorded for one resource key or class, in the order it happened."""
+
+    events: tuple[Event, ...]
+
+    def _count(self, hook: str) -> int:
+        return sum(1 for event in self.events if event.hook == hook)
+
+    @property
+    def setup_calls(self) -> int:
+        return self._count(SETUP)
+
+    @property
+    def teardown_calls(self) -> int:
+        return self._count(TEARDOWN)
+
+    @property
+    def create_resource_calls(self) -> int:
+        return self._count(CREATE)
+
+    @property
+    def yield_enters(self) -> int:
+        return self._count(YIELD_ENTER)
+
+    @property
+    def yield_exits(self) -> int:
+        return self._count(YIELD_EXIT)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(event.key for event in self.events))
+
+    @property
+    def hooks(self) -> tuple[str, ...]:
+        """The hooks called, in order, e.g. ``("setup_for_execution", ...)``."""
+        return tuple(event.hook for event in self.events)
+
+    def __str__(self) -> str:
+        return "\n".join(event.describe() for event in self.events) or "(no events)"
+
+
+def _lifecycle_of(recordings: list[Recording], key_or_class: str | type[Any]) -> Lifecycle:
+    if isinstance(key_or_class, str):
+        known = {key for r in recordings for key in r.resources}
+
+        def matches(event: Event) -> bool:
+            return event.key == key_or_class
+    else:
+        known_classes = {res.resource_class for r in recordings for res in r.resources.values()}
+        known = {key_or_class.__name__} if key_or_class in known_classes else set()
+
+        def matches(event: Event) -> bool:
+            return event.resource_class is key_or_class
+
+    if not known or (isinstance(key_or_class, str) and key_or_class not in known):
+        opened = sorted({key for r in recordings for key in r.resources})
+        name = key_or_class if isinstance(key_or_class, str) else key_or_class.__name__
+        raise LookupError(
+            f"no resource {name!r} was opened in this test; opened: {', '.join(opened) or 'none'}."
+        )
+    return Lifecycle(tuple(e for r in recordings for e in r.events if matches(e)))
+
+
+class Run:
+    """One Dagster run: its own run id and records. Open resources in it with :meth:`open`."""
+
+    def __init__(self, owner: TestRuns) -> None:
+        self.owner = owner
+        self.run_id = str(uuid.uuid4())
+        self.recordings: list[Recording] = []
+
+    @property
+    def instance(self) -> dagster.DagsterInstance:
+        return self.owner.session.instance
+
+    @cached_property
+    def dagster_run(self) -> DagsterRun:
+        return DagsterRun(job_name=_JOB_NAME, run_id=self.run_id)
+
+    @cached_property
+    def init_context(self) -> InitResourceContext:
+        """A real ``InitResourceContext`` bound to this run and the session's instance."""
+        return InitResourceContext(
+            resource_config=None,
+            resources=ScopedResourcesBuilder().build(None),
+            resource_def=None,
+            all_resource_defs={},
+            instance=self.instance,
+            dagster_run=self.dagster_run,
+        )
+
+    def lifecycle(self, key_or_class: str | type[Any]) -> Lifecycle:
+        """What was recorded in this run for a resource key or class."""
+        return _lifecycle_of(self.recordings, key_or_class)
+
+    def open(
+        self,
+        resources: Any,
+        /,
+        *,
+        key: str | None = None,
+        resource_config: Mapping[str, Any] | None = None,
+        check: bool = True,
+    ) -> OpenResources:
+        """Initialize resources the way a run does; the context manager yields the live value(s).
+
+        One resource yields its live value; a dict of key to resource yields a dict of live
+        values (put a ``configure_at_launch()`` partial in the dict under its key, and its config
+        in ``resource_config={key: {...}}``). On exit Dagster tears them down and the lifecycle
+        rules are checked; with ``check=False`` they are recorded but not enforced.
+        """
+        __tracebackhide__ = True
+        named = as_named_resources(resources, key, what="run_context.open()")
+        return OpenResources(
+            self,
+            named,
+            resource_config=resource_config,
+            check=check,
+            single=not isinstance(resources, Mapping),
+        )
+
+
+class OpenResources:
+    """One initialization of a run's resources, as a context manager.
+
+    A class rather than a generator so that a broken rule is raised from a frame pytest hides,
+    pointing the traceback at the user's ``with`` line.
+    """
+
+    def __init__(
+        self,
+        run: Run,
+        named: dict[str, Any],
+        *,
+        resource_config: Mapping[str, Any] | None = None,
+        check: bool = True,
+        single: bool = False,
+        location: Location | None = None,
+        raise_on_exit: bool = True,
+    ) -> None:
+        self._run = run
+        self._named = named
+        self._resource_config = {
+            key: {"config": config} for key, config in (resource_config or {}).items()
+        }
+        self._check = check
+        self._single = single
+        self._raise_on_exit = raise_on_exit
+        self.recording = Recording(run.run_id, fallback_location=location)
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> Any:
+        __tracebackhide__ = True
+        run = self._run
+        self.recording.register(self._named)
+        run.recordings.append(self.recording)
+        run.owner.recordings.append(self.recording)
+        extra: dict[str, Any] = {}
+        if _BUILD_RESOURCES_TAKES_EVENT_LOOP:
+            loop = asyncio.new_event_loop()
+            self._stack.callback(loop.close)
+            extra["event_loop"] = loop
+        try:
+            self._stack.enter_context(recording_active(self.recording))
+            built = self._stack.enter_context(
+                dagster.build_resources(
+                    self._named,
+                    instance=run.instance,
+                    resource_config=self._resource_config,
+                    dagster_run=run.dagster_run,
+                    **extra,
+                )
+            )
+        except BaseException as error:
+            self._stack.close()
+            self._finish(error)
+            raise
+        values = {name: getattr(built, name) for name in self._named}
+        return values[next(iter(values))] if self._single else values
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        __tracebackhide__ = True
+        try:
+            self._stack.__exit__(exc_type, exc, traceback)
+        except BaseException as error:
+            self._finish(error)
+            raise
+        violations = self._finish(exc)
+        if violations and exc is None and self._raise_on_exit:
+            self._run.owner.raised.update(map(id, violations))
+            raise LifecycleError(format_violations(violations))
+
+    def _finish(self, error: BaseException | None) -> list[Violation]:
+        """Check the rules; beside an error in flight they become a note, never the headline."""
+        violations = self._run.owner.add(self.recording, check=self._check)
+        if violations and error is not None and hasattr(error, "add_note"):
+            error.add_note(format_violations(violations))
+        return violations
+
+
+@dataclass
+class TestRuns:
+    """Everything one test recorded: its runs, and the rules they broke."""
+
+    session: RunContext
+    nodeid: str
+    recordings: list[Recording] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
+    # ids of violations raised at a run's exit, and of those the test's report already showed:
+    # the end of the test reports the rest, so a test that swallows a LifecycleError still fails.
+    raised: set[int] = field(default_factory=set)
+    reported: set[int] = field(default_factory=set)
+
+    @cached_property
+    def default_run(self) -> Run:
+        return self.new_run()
+
+    def new_run(self) -> Run:
+        run = Run(self)
+        self.runs.append(run)
+        return run
+
+    def was_raised(self, violation: Violation) -> bool:
+        return id(violation) in self.raised
+
+    def is_reported(self, violation: Violation) -> bool:
+        return id(violation) in self.reported
+
+    def mark_reported(self, violations: list[Violation]) -> None:
+        self.reported.update(map(id, violations))
+
+    def report(self, violations: list[Violation], *, limit: int) -> str:
+        """The newest ``limit`` violations spelled out (a hypothesis test replays its minimal
+        example last), and a count of the rest."""
+        shown = violations[-limit:]
+        text = format_violations(shown)
+        if len(violations) > limit:
+            text += (
+                f"\n\n(+{len(violations) - limit} more broken rule(s) in earlier runs of this "
+                "test, not shown)"
+            )
+        return text
+
+    def add(self, recording: Recording, *, check: bool) -> list[Violation]:
+        if not check:
+            return []
+        found = check_recording(recording)
+        self.violations.extend(found)
+        return found
+
+
+class RunContext:
+    """The ``run_context`` fixture: real Dagster run contexts for the current test.
+
+    ``open`` works in the test's default run; ``run()`` starts a fresh one (a new run id and
+    its own records), which is what each example of a hypothesis test should use.
+    """
+
+    def __init__(self) -> None:
+        self._test: TestRuns | None = None
+        self._instance: dagster.DagsterInstance | None = None
+
+    # -- the session's instance -----------------------------------------------------------------
+
+    @property
+    def instance(self) -> dagster.DagsterInstance:
+        """One ephemeral ``DagsterInstance`` per test session (per xdist worker)."""
+        if self._instance is None:
+            self._instance = dagster.DagsterInstance.ephemeral()
+        return self._instance
+
+    def close(self) -> None:
+        if self._instance is not None:
+            self._instance.dispose()
+            self._instance = None
+
+    # -- the current test -----------------------------------------------------------------------
+
+    def begin_test(self, nodeid: str) -> TestRuns:
+        self._test = TestRuns(self, nodeid)
+        return self._test
+
+    def end_test(self) -> None:
+        self._test = None
+
+    @property
+    def _current(self) -> TestRuns:
+        if self._test is None:
+            raise RuntimeError(
+                "run_context is only usable while a test runs (in the test or its fixtures)."
+            )
+        return self._test
+
+    @property
+    def run_id(self) -> str:
+        """The run id of the test's default run."""
+        return self._current.default_run.run_id
+
+    @property
+    def init_context(self) -> InitResourceContext:
+        """A real ``InitResourceContext`` for the test's default run."""
+        return self._current.default_run.init_context
+
+    def open(
+        self,
+        resources: Any,
+        /,
+        *,
+        key: str | None = None,
+        resource_config: Mapping[str, Any] | None = None,
+        check: bool = True,
+    ) -> OpenResources:
+        """Open resources in the test's default run; see :meth:`Run.open`."""
+        __tracebackhide__ = True
+        return self._current.default_run.open(
+            resources, key=key, resource_config=resource_config, check=check
+        )
+
+    @contextlib.contextmanager
+    def run(self) -> Iterator[Run]:
+        """Start a fresh run: a new run id and its own records."""
+        yield self._current.new_run()
+
+    def lifecycle(self, key_or_class: str | type[Any]) -> Lifecycle:
+        """What was recorded for a resource key or class in all of this test's runs."""
+        return _lifecycle_of(self._current.recordings, key_or_class)

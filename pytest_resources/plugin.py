@@ -1,0 +1,180 @@
+"""pytest hooks, the ``resource`` marker and the fixtures.
+
+Thin on purpose: pytest loads this module in every run, also in projects that never touch
+Dagster, so dagster and hypothesis are imported only once a test uses a fixture or the marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_resources._errors import LifecycleError, ResourceUsageError
+
+if TYPE_CHECKING:
+    from pytest_resources._run import OpenResources, RunContext, TestRuns
+
+_TEST_RUNS = pytest.StashKey["TestRuns"]()
+_MARKED_RUN = pytest.StashKey["OpenResources"]()
+_MARKED_VALUES = pytest.StashKey[dict[str, Any]]()
+# How many broken rules the end-of-test report spells out; a hypothesis test can break one in
+# every example it tries while shrinking.
+_REPORTED_VIOLATIONS = 3
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "resource(resource, /, **config_or_options): open a Dagster resource for this test "
+        "through Dagster's own initialization. A class takes its config as keyword arguments: "
+        "resource(MyResource, host='db'); an instance takes options: "
+        "resource(MyResource(host='db'), key='db').",
+    )
+
+
+@pytest.fixture(scope="session")
+def run_context() -> Iterator[RunContext]:
+    """Real Dagster run contexts: ``open`` resources, start ``run()``s, read ``lifecycle``.
+
+    Session scoped so that hypothesis' ``@given`` tests may request it; each ``run()`` inside
+    such a test is a fresh run, checked on its own.
+    """
+    from pytest_resources._run import RunContext
+
+    context = RunContext()
+    yield context
+    context.close()
+
+
+@pytest.fixture(autouse=True)
+def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, None, None]:
+    """Opens the marked resources and keeps the test's lifecycle records; idle otherwise."""
+    item = request.node
+    marks = list(item.iter_markers("resource"))
+    if not marks and "run_context" not in request.fixturenames:
+        yield
+        return
+    context: RunContext = request.getfixturevalue("run_context")
+    test_runs = context.begin_test(item.nodeid)
+    item.stash[_TEST_RUNS] = test_runs
+    try:
+        if marks:
+            _open_marked_resources(item, test_runs, marks)
+        yield
+        # The call phase closes the marked run; this catches the case where it never ran.
+        _close_marked_run(item, None)
+        unreported = [v for v in test_runs.violations if not test_runs.is_reported(v)]
+        if unreported:
+            _raise_end_of_test(test_runs, unreported)
+    finally:
+        context.end_test()
+
+
+def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[Any]) -> None:
+    __tracebackhide__ = True
+    from pytest_resources._marker import resources_from_marks
+    from pytest_resources._recording import Location
+    from pytest_resources._run import OpenResources
+
+    try:
+        named = resources_from_marks(marks)
+    except ResourceUsageError as error:
+        pytest.fail(str(error), pytrace=False)
+    path, lineno, _ = item.reportinfo()
+    location = Location(str(path), (lineno or 0) + 1)
+    opened = OpenResources(
+        test_runs.default_run, named, location=location, raise_on_exit=False
+    )
+    item.stash[_MARKED_VALUES] = opened.__enter__()
+    item.stash[_MARKED_RUN] = opened
+
+
+def _close_marked_run(item: pytest.Item, error: BaseException | None) -> None:
+    opened = item.stash.get(_MARKED_RUN, None)
+    if opened is None:
+        return
+    del item.stash[_MARKED_RUN]
+    if error is None:
+        opened.__exit__(None, None, None)
+    else:
+        opened.__exit__(type(error), error, error.__traceback__)
+
+
+def _raise_end_of_test(test_runs: TestRuns, violations: list[Any]) -> None:
+    __tracebackhide__ = True
+    error = LifecycleError(test_runs.report(violations, limit=_REPORTED_VIOLATIONS))
+    error.__pytest_resources_plain__ = True  # type: ignore[attr-defined]
+    test_runs.mark_reported(violations)
+    raise error
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Close the marked run as the test body ends, and fail the test for any broken rule."""
+    test_runs = item.stash.get(_TEST_RUNS, None)
+    if test_runs is None:
+        return (yield)
+    try:
+        result = yield
+    except BaseException as error:
+        _close_marked_run(item, error)
+        unreported = [v for v in test_runs.violations if not test_runs.is_reported(v)]
+        if isinstance(error, LifecycleError):
+            test_runs.mark_reported([v for v in unreported if test_runs.was_raised(v)])
+            unreported = [v for v in unreported if not test_runs.was_raised(v)]
+        if unreported:
+            # The test's own failure stays the headline; the lifecycle report goes beside it.
+            item.add_report_section(
+                "call", "resource lifecycle", test_runs.report(unreported, limit=_REPORTED_VIOLATIONS)
+            )
+            test_runs.mark_reported(unreported)
+        raise
+    _close_marked_run(item, None)
+    unreported = [v for v in test_runs.violations if not test_runs.is_reported(v)]
+    if unreported:
+        _raise_end_of_test(test_runs, unreported)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    # A rule broken by the test as a whole has no line of the test to point at: show the report.
+    if call.excinfo is not None and getattr(call.excinfo.value, "__pytest_resources_plain__", False):
+        report.longrepr = f"{call.excinfo.typename}: {call.excinfo.value}"
+    return report
+
+
+def _marked_values(request: pytest.FixtureRequest, fixture: str) -> dict[str, Any]:
+    values = request.node.stash.get(_MARKED_VALUES, None)
+    if values is None:
+        pytest.fail(
+            f"the {fixture} fixture hands out resources marked on the test, its class or module "
+            "with @pytest.mark.resource(MyResource, field=value); this test has none.",
+            pytrace=False,
+        )
+    return values
+
+
+@pytest.fixture
+def resource(request: pytest.FixtureRequest) -> Any:
+    """The live value of the one resource marked with ``@pytest.mark.resource``."""
+    values = _marked_values(request, "resource")
+    if len(values) != 1:
+        pytest.fail(
+            f"the resource fixture needs exactly one marked resource, this test has "
+            f"{len(values)} ({', '.join(values)}); use the resources fixture: "
+            f"resources[{next(iter(values))!r}].",
+            pytrace=False,
+        )
+    return next(iter(values.values()))
+
+
+@pytest.fixture
+def resources(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The live values of every resource marked with ``@pytest.mark.resource``, by key."""
+    return dict(_marked_values(request, "resources"))
