@@ -109,14 +109,28 @@ class Recording:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def register(self, resources: Mapping[str, Any]) -> None:
-        """Learn the resources of the run and how they nest, before Dagster initializes them."""
-        top_level_ids = {id(value): key for key, value in resources.items()}
-        for key, value in resources.items():
-            self._register_one(key, value, parent_key=None, top_level_ids=top_level_ids)
+        """Learn the resources of the run and how they nest, before Dagster initializes them.
 
-    def _register_one(
-        self, key: str, value: Any, parent_key: str | None, top_level_ids: dict[int, str]
-    ) -> None:
+        Top-level resources first, then their nested resources, breadth first, so that an
+        instance reachable twice is reported under its top-level key.
+        """
+        top_level_keys = {id(value): key for key, value in resources.items()}
+        pending = [(key, value, None) for key, value in resources.items()]
+        while pending:
+            key, value, parent_key = pending.pop(0)
+            if parent_key is not None:
+                self.nesting.append((parent_key, key))
+            if not self._register_one(key, value, parent_key):
+                continue
+            for attribute, nested in value.nested_resources.items():
+                if isinstance(nested, PartialResource) and id(nested) in top_level_keys:
+                    # Resolved from the run's top-level resources, where it is registered.
+                    self.nesting.append((key, top_level_keys[id(nested)]))
+                elif isinstance(nested, (ConfigurableResourceFactory, PartialResource)):
+                    pending.append((f"{key}.{attribute}", nested, key))
+
+    def _register_one(self, key: str, value: Any, parent_key: str | None) -> bool:
+        """Register one resource; False for what has no hooks to record, or is a duplicate."""
         if isinstance(value, PartialResource):
             # A partial builds a fresh instance inside its resource function, so it is found by
             # its resource definition (cached on the partial) rather than by object identity.
@@ -126,26 +140,16 @@ class Recording:
             identity = value
             resource_class = type(value)
         else:
-            return  # plain values and function resources have no hooks to record
-        if id(identity) in self._by_object_id:
-            first = self._by_object_id[id(identity)]
+            return False  # plain values and function resources have no hooks to record
+        first = self._by_object_id.get(id(identity))
+        if first is not None:
             self.duplicates.append((resource_class, first.key, key))
-            return
+            return False
         registered = RegisteredResource(key, resource_class, parent_key)
         self._by_object_id[id(identity)] = registered
         self._keep_alive.append(identity)
         self.resources[key] = registered
-        for attribute, nested in value.nested_resources.items():
-            if id(nested) in top_level_ids and parent_key is None:
-                # A partial (or shared instance) resolved from the run's top-level resources.
-                nested_key = top_level_ids[id(nested)]
-                if isinstance(nested, PartialResource):
-                    self.nesting.append((key, nested_key))
-                    continue
-            nested_key = f"{key}.{attribute}"
-            if isinstance(nested, (ConfigurableResourceFactory, PartialResource)):
-                self.nesting.append((key, nested_key))
-            self._register_one(nested_key, nested, parent_key=key, top_level_ids=top_level_ids)
+        return True
 
     def registered_for(self, obj: Any, context: Any) -> RegisteredResource | None:
         found = self._by_object_id.get(id(obj))
@@ -259,10 +263,11 @@ _T = TypeVar("_T")
 
 
 def _recorded_call(
-    tag: _Tag, hook: str, call: Callable[[], _T], location: Location | None
+    tag: _Tag, hook: str, location: Location | None, call: Callable[..., _T], *args: Any
 ) -> _T:
+    __tracebackhide__ = True
     try:
-        result = call()
+        result = call(*args)
     except BaseException as exc:
         tag.recording.record(tag, hook, "raised", exc, location)
         raise
@@ -280,7 +285,8 @@ class _RecordedContextManager:
         self._location = location
 
     def __enter__(self) -> Any:
-        value = _recorded_call(self._tag, YIELD_ENTER, self._wrapped.__enter__, self._location)
+        __tracebackhide__ = True
+        value = _recorded_call(self._tag, YIELD_ENTER, self._location, self._wrapped.__enter__)
         self._tag.recording.resource_ready(self._tag.resource.key, self._live_copy)
         return value
 
@@ -290,11 +296,9 @@ class _RecordedContextManager:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> Any:
+        __tracebackhide__ = True
         return _recorded_call(
-            self._tag,
-            YIELD_EXIT,
-            lambda: self._wrapped.__exit__(exc_type, exc, traceback),
-            self._location,
+            self._tag, YIELD_EXIT, self._location, self._wrapped.__exit__, exc_type, exc, traceback
         )
 
 
@@ -302,6 +306,7 @@ class _RecordedAsyncContextManager(_RecordedContextManager):
     """The same for an ``async def yield_for_execution``: Dagster drives it on the run's loop."""
 
     async def __aenter__(self) -> Any:
+        __tracebackhide__ = True
         try:
             value = await self._wrapped.__aenter__()
         except BaseException as exc:
@@ -317,6 +322,7 @@ class _RecordedAsyncContextManager(_RecordedContextManager):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> Any:
+        __tracebackhide__ = True
         try:
             suppress = await self._wrapped.__aexit__(exc_type, exc, traceback)
         except BaseException as error:
@@ -337,25 +343,29 @@ def _recording_class(cls: type[Any]) -> type[Any]:
         pass
 
     def setup_for_execution(self: Any, context: Any) -> None:
+        __tracebackhide__ = True
         tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
         location = _caller_location(sys._getframe(1))
-        _recorded_call(tag, SETUP, lambda: cls.setup_for_execution(self, context), location)
+        _recorded_call(tag, SETUP, location, cls.setup_for_execution, self, context)
 
     def teardown_after_execution(self: Any, context: Any) -> None:
+        __tracebackhide__ = True
         tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
         location = _caller_location(sys._getframe(1))
-        _recorded_call(tag, TEARDOWN, lambda: cls.teardown_after_execution(self, context), location)
+        _recorded_call(tag, TEARDOWN, location, cls.teardown_after_execution, self, context)
 
     def create_resource(self: Any, context: Any) -> Any:
+        __tracebackhide__ = True
         tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
         location = _caller_location(sys._getframe(1))
-        value = _recorded_call(tag, CREATE, lambda: cls.create_resource(self, context), location)
+        value = _recorded_call(tag, CREATE, location, cls.create_resource, self, context)
         if not cls._is_cm_resource_cls():
             # Dagster's plain path: setup, create, and no teardown ever; this is the live state.
             tag.recording.resource_ready(tag.resource.key, self)
         return value
 
     def yield_for_execution(self: Any, context: Any) -> Any:
+        __tracebackhide__ = True
         tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
         location = _caller_location(sys._getframe(1))
         wrapped = cls.yield_for_execution(self, context)
@@ -398,6 +408,8 @@ def _recording_class(cls: type[Any]) -> type[Any]:
 @functools.cache
 def install() -> None:
     """Wrap Dagster's copy methods once per process; a no-op for objects nobody records."""
+    if getattr(ConfigurableResourceFactory._with_updated_values, "_pytest_resources", False):
+        return  # this module was imported afresh (pytester restores sys.modules): wrap once
     resolve_nested = ConfigurableResourceFactory._resolve_and_update_nested_resources
     with_updated_values = ConfigurableResourceFactory._with_updated_values
 
@@ -416,6 +428,7 @@ def install() -> None:
             _adopt(copy, tag)
         return copy
 
+    _with_updated_values._pytest_resources = True  # type: ignore[attr-defined]
     ConfigurableResourceFactory._resolve_and_update_nested_resources = (  # type: ignore[method-assign]
         _resolve_and_update_nested_resources
     )

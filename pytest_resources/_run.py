@@ -295,6 +295,7 @@ class OpenResources:
         violations = self._run.owner.add(self.recording, check=self._check)
         if violations and error is not None and hasattr(error, "add_note"):
             error.add_note(format_violations(violations))
+            self._run.owner.noted.update((id(violation), error) for violation in violations)
         return violations
 
 
@@ -311,6 +312,8 @@ class TestRuns:
     # the end of the test reports the rest, so a test that swallows a LifecycleError still fails.
     raised: set[int] = field(default_factory=set)
     reported: set[int] = field(default_factory=set)
+    # id of a violation -> the exception that carries it as a note (Python 3.11+).
+    noted: dict[int, BaseException] = field(default_factory=dict)
 
     @cached_property
     def default_run(self) -> Run:
@@ -321,8 +324,11 @@ class TestRuns:
         self.runs.append(run)
         return run
 
-    def was_raised(self, violation: Violation) -> bool:
-        return id(violation) in self.raised
+    def shown_by(self, violation: Violation, error: BaseException) -> bool:
+        """Whether ``error``, failing the test, already shows ``violation``."""
+        if isinstance(error, LifecycleError) and id(violation) in self.raised:
+            return True
+        return self.noted.get(id(violation)) is error
 
     def is_reported(self, violation: Violation) -> bool:
         return id(violation) in self.reported

@@ -121,9 +121,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     except BaseException as error:
         _close_marked_run(item, error)
         unreported = [v for v in test_runs.violations if not test_runs.is_reported(v)]
-        if isinstance(error, LifecycleError):
-            test_runs.mark_reported([v for v in unreported if test_runs.was_raised(v)])
-            unreported = [v for v in unreported if not test_runs.was_raised(v)]
+        shown = [v for v in unreported if test_runs.shown_by(v, error)]
+        test_runs.mark_reported(shown)
+        unreported = [v for v in unreported if v not in shown]
         if unreported:
             # The test's own failure stays the headline; the lifecycle report goes beside it.
             item.add_report_section(

@@ -1,0 +1,46 @@
+"""Shared by the plugin's own tests: every test drives the plugin through pytester."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+
+import _pytest.pytester
+import pytest
+
+pytest_plugins = ["pytester"]
+
+# pytester's in-process runs drop every module an inner run imported. Dagster registers its
+# serializable classes on import, so a second import of a lazily loaded Dagster module fails;
+# keeping every installed module also makes each inner run cost milliseconds, not a fresh
+# `import dagster`. Only the inner runs' own files (under the temporary directory) are dropped.
+_TEMPORARY = tempfile.gettempdir()
+
+
+def _installed(name: str) -> bool:
+    module_file = getattr(sys.modules.get(name), "__file__", None) or ""
+    return not module_file.startswith(_TEMPORARY)
+
+
+class _SnapshotKeepingInstalledModules(_pytest.pytester.SysModulesSnapshot):
+    def __init__(self, preserve=None):  # type: ignore[no-untyped-def]
+        super().__init__(preserve=lambda name: _installed(name) or bool(preserve and preserve(name)))
+
+
+# Set before any Pytester takes its own snapshot, for this test process only.
+_pytest.pytester.SysModulesSnapshot = _SnapshotKeepingInstalledModules  # type: ignore[misc]
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    # Each inner run gets its own ini, so the outer project's addopts never leak in; the
+    # deprecation warnings Dagster itself emits are not the inner tests' business.
+    pytester.makeini(
+        """
+        [pytest]
+        addopts = -p no:cacheprovider --strict-markers
+        filterwarnings =
+            ignore::DeprecationWarning
+        """
+    )
+    return pytester
