@@ -81,7 +81,11 @@ def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[A
     try:
         named = resources_from_marks(marks)
     except ResourceUsageError as error:
-        pytest.fail(str(error), pytrace=False)
+        usage_error = str(error)
+    else:
+        usage_error = ""
+    if usage_error:  # failed outside the except block, so no chained traceback is shown
+        pytest.fail(usage_error, pytrace=False)
     path, lineno, _ = item.reportinfo()
     location = Location(str(path), (lineno or 0) + 1)
     opened = OpenResources(
