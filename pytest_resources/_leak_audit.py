@@ -1,0 +1,915 @@
+"""Audit a resource for private run state that shows up in a serialized form of its config.
+
+A Dagster ``ConfigurableResource`` keeps config in pydantic fields and run state (a token, a
+connection, a client) in ``PrivateAttr`` attributes. Config is written out in many places: run
+config, the repository snapshot the UI shows, logs that print ``repr()``. Private state must stay
+out of all of them. :func:`find_private_leaks` serializes a resource every way Dagster or a user
+would and looks for its private attributes' names (as keys) and values (as values) in the result;
+:func:`assert_no_private_leaks` turns the findings into a test failure. The opt-in
+:func:`find_secret_exposures` looks for secret config values shown in plaintext.
+
+Matching is structural, never a substring search over whole text: dict keys and leaf values of the
+structured forms are compared one by one, and the text forms (``repr()``, ``str()``) only count a
+value found as a whole token. See docs/leak-audit.md for the rules and the thresholds.
+
+Dagster is imported lazily so that importing this module stays cheap for the plugin.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import json
+import math
+import pickle
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from pytest_resources._errors import PrivateStateLeak
+
+__all__ = [
+    "MIN_NUMBER_MAGNITUDE",
+    "MIN_OBJECT_TEXT_LENGTH",
+    "MIN_TEXT_LENGTH",
+    "Leak",
+    "SecretExposure",
+    "assert_no_private_leaks",
+    "find_private_leaks",
+    "find_secret_exposures",
+    "format_leak_report",
+    "redact",
+]
+
+# Values below these sizes are too common to tell private state from a coincidence: a private
+# "ready" or 8080 equal to some config value says nothing. Real secrets, ids and URLs are longer.
+MIN_TEXT_LENGTH = 6
+MIN_NUMBER_MAGNITUDE = 10_000
+# An object's str()/repr() is matched in text forms only when this long: short forms are mostly a
+# type name ("Client()"); long ones usually carry a memory address or specific contents.
+MIN_OBJECT_TEXT_LENGTH = 16
+
+# Bounds that keep the audit fast on resources holding big caches or deep structures.
+_MAX_DEPTH = 32
+_MAX_NEEDLES_PER_ATTRIBUTE = 1000
+_MAX_NESTED_RESOURCE_DEPTH = 5
+
+# Characters that continue a token: a value found next to one of these is part of a longer token
+# ("abc123" inside "sk-abc123"), so it does not count as the value itself.
+_TOKEN_CONTINUATION = frozenset("_-./+@%~")
+
+# The nearest "name=" or "'key':" before a position in a text form: renders where a value sits.
+_KEY_BEFORE_VALUE = re.compile(
+    r"""(?:(?P<name>[A-Za-z_]\w*)\s*=|(?P<quote>['"])(?P<key>[^'"]{1,80})(?P=quote)\s*:)"""
+    r"""\s*[(\[{]?\s*[bru]?['"]?[^'",=:(){}\[\]]{0,40}$"""
+)
+
+LIVE_COPY = "live copy"
+USER_INSTANCE = "user's instance"
+RESOURCE = "resource"
+
+
+@dataclass(frozen=True)
+class Leak:
+    """One place where a private attribute's name or value shows in a serialized form.
+
+    ``audited`` is ``"live copy"`` or ``"user's instance"`` when both were audited, else
+    ``"resource"``. ``private_attribute`` names the attribute as reached from the audited object:
+    ``_token``, ``inner._token`` for a nested resource's, ``_session['token']`` for an item of a
+    private container. ``matched`` is ``"value"`` or ``"name"`` (the name used as a key).
+    ``path`` starts with the form: ``model_dump()['headers']['Authorization']``,
+    ``repr()[token=…]``. ``redacted_value`` never holds the full value.
+    """
+
+    resource_key: str | None
+    resource_class: str
+    audited: str
+    private_attribute: str
+    matched: str
+    form: str
+    path: str
+    when: str | None
+    redacted_value: str
+
+
+@dataclass(frozen=True)
+class SecretExposure:
+    """One place where a secret config value shows in plaintext (the opt-in secrets check)."""
+
+    resource_key: str | None
+    resource_class: str
+    audited: str
+    config_field: str
+    reason: str
+    form: str
+    path: str
+    when: str | None
+    redacted_value: str
+
+
+def find_private_leaks(
+    resource: object,
+    *,
+    key: str | None = None,
+    when: str | None = None,
+    user_instance: object | None = None,
+) -> list[Leak]:
+    """Every place where ``resource``'s private state shows in a serialized form of its config.
+
+    ``resource`` is typically the live copy Dagster set up for a run. When the user's own instance
+    is given it is audited too, and the values it was configured with are not private: a private
+    attribute that caches a config value (``self._url = self.url``) is no leak.
+    Raises ``TypeError`` for an object that is not a pydantic model: it has no private attributes.
+    """
+    model = _require_model(resource, "find_private_leaks")
+    if user_instance is None or user_instance is resource:
+        configured = None
+        audits = [(RESOURCE, model)]
+    else:
+        user_model = _require_model(user_instance, "find_private_leaks")
+        configured = _ConfiguredValues.of(user_model)
+        audits = [(LIVE_COPY, model), (USER_INSTANCE, user_model)]
+    leaks: list[Leak] = []
+    for audited, audited_model in audits:
+        leaks.extend(_audit_private_state(audited_model, key, when, audited, configured))
+    return leaks
+
+
+def find_secret_exposures(
+    resource: object,
+    *,
+    key: str | None = None,
+    when: str | None = None,
+    user_instance: object | None = None,
+) -> list[SecretExposure]:
+    """Secret config values shown in plaintext in ``repr()``, ``str()`` or the repository snapshot.
+
+    A field is secret when marked ``json_schema_extra={"dagster__is_secret": True}`` or set from an
+    ``EnvVar`` on the user's instance (only known when ``user_instance`` is given). ``repr()`` and
+    ``str()`` of both objects are checked; the snapshot is built from the user's instance (or from
+    ``resource`` without one), because that is the object Dagster builds the UI's snapshot from.
+    """
+    model = _require_model(resource, "find_secret_exposures")
+    user_model = (
+        None if user_instance is None else _require_model(user_instance, "find_secret_exposures")
+    )
+    secrets = list(_secret_fields(model, user_model, prefix=""))
+    if not secrets:
+        return []
+    needles = _NeedleIndex(
+        needle
+        for config_field, reason, plaintext in secrets
+        for needle in _needles_for(config_field, reason, plaintext)
+    )
+    audits = (
+        [(RESOURCE, model, True)]
+        if user_model is None
+        else [(LIVE_COPY, model, False), (USER_INSTANCE, user_model, True)]
+    )
+    exposures: list[SecretExposure] = []
+    for audited, audited_model, shows_in_snapshot in audits:
+        forms = [form for form in _FORMS if form.is_text]
+        if shows_in_snapshot and _is_dagster_resource(audited_model):
+            forms.append(_SNAPSHOT_FORM)
+        for form, hit in _hits_in_forms(audited_model, key, forms, needles, names={}):
+            exposures.append(
+                SecretExposure(
+                    resource_key=key,
+                    resource_class=type(audited_model).__qualname__,
+                    audited=audited,
+                    config_field=hit.needle.attribute,
+                    reason=hit.needle.detail,
+                    form=form.name,
+                    path=hit.path,
+                    when=when,
+                    redacted_value=redact(hit.needle.value),
+                )
+            )
+    return exposures
+
+
+def assert_no_private_leaks(
+    obj: object,
+    *,
+    key: str | None = None,
+    when: str | None = None,
+    user_instance: object | None = None,
+    check_secrets: bool = False,
+) -> None:
+    """Fail with :class:`PrivateStateLeak` listing every leak of ``obj``'s private state.
+
+    ``obj`` is a resource (or any pydantic model), typically the live copy a run set up; pass the
+    user's instance as ``user_instance`` to have it audited too and its config values excused.
+    ``check_secrets=True`` also fails on secret config shown in plaintext (see
+    :func:`find_secret_exposures`). Raises ``TypeError`` for an object that is not a pydantic model.
+    """
+    __tracebackhide__ = True
+    problems: list[Leak | SecretExposure] = [
+        *find_private_leaks(obj, key=key, when=when, user_instance=user_instance)
+    ]
+    if check_secrets:
+        problems.extend(find_secret_exposures(obj, key=key, when=when, user_instance=user_instance))
+    if problems:
+        raise PrivateStateLeak(format_leak_report(problems))
+
+
+def format_leak_report(problems: Sequence[Leak | SecretExposure]) -> str:
+    """A failure message listing ``problems`` grouped by resource and attribute, values redacted."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for problem in problems:
+        groups.setdefault((_resource_heading(problem), _finding_heading(problem)), []).append(
+            problem.path
+        )
+    leak_count = sum(isinstance(problem, Leak) for problem in problems)
+    exposure_count = len(problems) - leak_count
+    summary = [
+        f"{count} {noun}{'s' if count != 1 else ''}"
+        for count, noun in (
+            (leak_count, "private-state leak"),
+            (exposure_count, "plaintext secret"),
+        )
+        if count
+    ]
+    lines = [f"{' and '.join(summary)} in serialized config:"]
+    previous_resource = None
+    for (resource_heading, finding_heading), paths in groups.items():
+        if resource_heading != previous_resource:
+            lines += ["", resource_heading]
+            previous_resource = resource_heading
+        lines.append(f"  {finding_heading}")
+        lines.extend(f"    {path}" for path in dict.fromkeys(paths))
+    if leak_count:
+        lines += [
+            "",
+            "Keep run state in PrivateAttr attributes only: do not copy it into config fields, "
+            "computed fields, __repr__ or a model_serializer.",
+        ]
+    if exposure_count:
+        lines += [
+            "",
+            "Set secrets from EnvVar and leave them out of repr() (Field(repr=False)).",
+        ]
+    return "\n".join(lines)
+
+
+def redact(value: object) -> str:
+    """A value shown without giving it away: ``'sk…' (40 chars)`` for text, the type otherwise."""
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__qualname__}.{value.name}"
+    if isinstance(value, bytes):
+        return f"{bytes(value[:2])!r}… ({len(value)} bytes)"
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        text = str.__str__(value) if isinstance(value, str) else repr(value)
+        return f"'{text[:2]}…' ({len(text)} chars)"
+    if isinstance(value, Mapping | list | tuple | set | frozenset):
+        return f"{type(value).__name__} of {len(value)} items"
+    return f"{type(value).__module__}.{type(value).__qualname__} object"
+
+
+# --- what a resource holds ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Needle:
+    """A value to look for, with the attribute (or config field) it belongs to."""
+
+    attribute: str
+    value: object
+    texts: tuple[str, ...]
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class _PrivateName:
+    attribute: str
+    value: object
+
+
+def _require_model(obj: object, caller: str) -> BaseModel:
+    if not isinstance(obj, BaseModel):
+        raise TypeError(
+            f"{caller}() audits pydantic models (a Dagster ConfigurableResource, an IO manager "
+            f"class, a Config); got {type(obj).__module__}.{type(obj).__qualname__}. A resource "
+            "whose create_resource() returns another object keeps its private state on the "
+            "resource itself: audit the resource."
+        )
+    return obj
+
+
+def _is_internal(name: str) -> bool:
+    """Dagster's own bookkeeping (``_state__internal__``...) is not the user's private state."""
+    return name.endswith("__internal__")
+
+
+def _private_state(model: BaseModel) -> Iterator[tuple[str, object]]:
+    private_values = model.__pydantic_private__ or {}
+    for name in type(model).__private_attributes__:
+        if not _is_internal(name) and name in private_values:
+            yield name, private_values[name]
+
+
+def _public_fields(model: BaseModel) -> Iterator[tuple[str, object]]:
+    for name in type(model).model_fields:
+        if name in model.__dict__:
+            yield name, model.__dict__[name]
+
+
+def _nested_models(model: BaseModel) -> Iterator[tuple[str, BaseModel]]:
+    """Models held in public fields (nested resources), directly or as items of a container."""
+    for name, value in _public_fields(model):
+        if isinstance(value, BaseModel):
+            yield name, value
+        elif isinstance(value, list | tuple):
+            for position, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield f"{name}[{position}]", item
+        elif isinstance(value, Mapping):
+            for item_key, item in value.items():
+                if isinstance(item, BaseModel):
+                    yield f"{name}[{item_key!r}]", item
+
+
+def _private_needles_and_names(
+    model: BaseModel,
+) -> tuple[list[_Needle], dict[str, _PrivateName]]:
+    """The private values of ``model`` and of the resources nested in it, and their names."""
+    needles: list[_Needle] = []
+    names: dict[str, _PrivateName] = {}
+    pending: list[tuple[str, BaseModel, int]] = [("", model, 0)]
+    visited: set[int] = set()
+    while pending:
+        prefix, current, depth = pending.pop(0)
+        if id(current) in visited or depth > _MAX_NESTED_RESOURCE_DEPTH:
+            continue
+        visited.add(id(current))
+        for name, value in _private_state(current):
+            attribute = f"{prefix}{name}"
+            names.setdefault(name, _PrivateName(attribute, value))
+            needles.extend(_needles_for(attribute, "", value))
+        pending.extend(
+            (f"{prefix}{field_path}.", nested, depth + 1)
+            for field_path, nested in _nested_models(current)
+        )
+    return needles, names
+
+
+def _needles_for(attribute: str, detail: str, value: object) -> list[_Needle]:
+    """``value`` and, for a container, its significant items, each labelled by where it sits."""
+    found: list[_Needle] = []
+
+    def visit(label: str, item: object, depth: int) -> None:
+        if len(found) >= _MAX_NEEDLES_PER_ATTRIBUTE or depth > _MAX_DEPTH:
+            return
+        if not _is_significant(item):
+            return
+        found.append(_Needle(label, item, _texts_of(item), detail))
+        if isinstance(item, Mapping):
+            for item_key, child in item.items():
+                visit(f"{label}[{_safe_repr(item_key)}]", child, depth + 1)
+        elif isinstance(item, list | tuple):
+            for position, child in enumerate(item):
+                visit(f"{label}[{position}]", child, depth + 1)
+
+    visit(attribute, value, 0)
+    return found
+
+
+def _is_significant(value: object) -> bool:
+    """Whether ``value`` is specific enough that finding it elsewhere is no coincidence."""
+    if value is None or isinstance(value, bool | BaseModel):
+        # A model's content is its own public config (a private reference to a nested resource).
+        return False
+    if isinstance(value, enum.Enum):
+        return _is_significant(value.value)
+    if isinstance(value, int | float):
+        return math.isfinite(value) and abs(value) >= MIN_NUMBER_MAGNITUDE
+    if isinstance(value, str | bytes):
+        return len(value.strip()) >= MIN_TEXT_LENGTH
+    if isinstance(value, Mapping):
+        return any(_is_significant(item) for item in value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_is_significant(item) for item in value)
+    return True
+
+
+def _texts_of(value: object) -> tuple[str, ...]:
+    """How ``value`` would be spelled inside ``repr()`` or ``str()`` text."""
+    if isinstance(value, enum.Enum):
+        return _texts_of(value.value)
+    if isinstance(value, str):
+        plain = str.__str__(value)
+        escaped = repr(plain)[1:-1]
+        return (plain,) if escaped == plain else (plain, escaped)
+    if isinstance(value, bytes):
+        escaped = repr(value)[2:-1]
+        return (escaped,)
+    if isinstance(value, int | float):
+        return (repr(value),) if type(value) in (int, float) else ()
+    if isinstance(value, Mapping | list | tuple | set | frozenset):
+        # Containers are found through their items.
+        return ()
+    texts = []
+    for spell in (str, repr):
+        try:
+            text = spell(value)
+        except Exception:
+            continue
+        if len(text) >= MIN_OBJECT_TEXT_LENGTH:
+            texts.append(text)
+    return tuple(dict.fromkeys(texts))
+
+
+def _safe_repr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception:
+        return f"<{type(value).__qualname__}>"
+
+
+class _NeedleIndex:
+    """Finds which needles a node of a serialized form matches."""
+
+    def __init__(self, needles: Iterable[_Needle]) -> None:
+        self.needles = list(needles)
+        self._by_value: dict[object, list[_Needle]] = {}
+        self._by_identity: dict[int, list[_Needle]] = {}
+        self._by_equality: list[_Needle] = []
+        for needle in self.needles:
+            if _is_hashable_scalar(needle.value):
+                self._by_value.setdefault(needle.value, []).append(needle)
+            else:
+                self._by_identity.setdefault(id(needle.value), []).append(needle)
+                self._by_equality.append(needle)
+
+    def __bool__(self) -> bool:
+        return bool(self.needles)
+
+    def matches(self, node: object) -> list[_Needle]:
+        if isinstance(node, str):
+            # A value also counts as a whole token inside a longer text ("Bearer <token>").
+            exact = self._by_value.get(node, [])
+            return exact + [
+                needle
+                for needle in self.needles
+                if all(needle is not other for other in exact)
+                and any(_contains_token(node, spelling) for spelling in needle.texts)
+            ]
+        if _is_hashable_scalar(node):
+            return self._by_value.get(node, [])
+        found = list(self._by_identity.get(id(node), []))
+        found.extend(
+            needle
+            for needle in self._by_equality
+            if needle.value is not node
+            and type(needle.value) is type(node)
+            and _safe_equal(needle.value, node)
+        )
+        return found
+
+
+def _is_hashable_scalar(value: object) -> bool:
+    return isinstance(value, str | int | float | bytes | enum.Enum) and not isinstance(value, bool)
+
+
+def _safe_equal(left: object, right: object) -> bool:
+    try:
+        return bool(left == right)
+    except Exception:
+        return False
+
+
+class _ConfiguredValues:
+    """The values a user's instance was configured with: caching one privately is no leak."""
+
+    def __init__(self, scalars: set[object], containers: list[object]) -> None:
+        self._scalars = scalars
+        self._containers = containers
+
+    @classmethod
+    def of(cls, model: BaseModel) -> _ConfiguredValues:
+        scalars: set[object] = set()
+        containers: list[object] = []
+        pending: list[tuple[object, int]] = [(dict(_public_fields(model)), 0)]
+        while pending:
+            node, depth = pending.pop()
+            if depth > _MAX_DEPTH:
+                continue
+            if _is_env_var(node):
+                scalars.add(_env_var_value(node))
+            elif _is_hashable_scalar(node):
+                scalars.add(node)
+            elif isinstance(node, BaseModel):
+                pending.append((dict(_public_fields(node)), depth + 1))
+            elif isinstance(node, Mapping | list | tuple | set | frozenset):
+                containers.append(node)
+                items = node.values() if isinstance(node, Mapping) else node
+                pending.extend((item, depth + 1) for item in items)
+        return cls(scalars, containers)
+
+    def covers(self, value: object) -> bool:
+        if isinstance(value, str):
+            # Also a part of a config value, such as a token parsed out of a configured header.
+            return value in self._scalars or any(
+                isinstance(scalar, str) and _contains_token(scalar, value)
+                for scalar in self._scalars
+            )
+        if _is_hashable_scalar(value):
+            return value in self._scalars
+        return any(
+            type(container) is type(value) and _safe_equal(container, value)
+            for container in self._containers
+        )
+
+
+def _is_env_var(value: object) -> bool:
+    from dagster._config.field_utils import EnvVar, IntEnvVar
+
+    return isinstance(value, EnvVar | IntEnvVar)
+
+
+def _env_var_value(env_var: Any) -> object:
+    """The value an ``EnvVar`` resolves to in a run (its plaintext, never its name)."""
+    return env_var.get_value()
+
+
+def _env_var_name(env_var: Any) -> str:
+    name: str = env_var.env_var_name
+    return name
+
+
+# --- the serialized forms ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Form:
+    """One way a resource's config gets serialized. ``build`` raising means: not applicable."""
+
+    name: str
+    build: Callable[[BaseModel, str], object]
+    is_text: bool = False
+    dagster_only: bool = False
+
+
+def _is_dagster_resource(model: BaseModel) -> bool:
+    from dagster import ConfigurableIOManagerFactory, ConfigurableResource
+
+    return isinstance(model, ConfigurableResource | ConfigurableIOManagerFactory)
+
+
+def _model_dump_json(model: BaseModel, _key: str) -> object:
+    return json.loads(model.model_dump_json())
+
+
+def _config_dictionary(model: BaseModel, _key: str) -> object:
+    return model._convert_to_config_dictionary()  # type: ignore[attr-defined]
+
+
+def _run_config(model: BaseModel, key: str) -> object:
+    return {"resources": {key: {"config": _config_dictionary(model, key)}}}
+
+
+def _config_schema(model: BaseModel, _key: str) -> object:
+    """Field names, defaults and descriptions of the class's config schema, as nested dicts."""
+    schema = type(model).to_config_schema()  # type: ignore[attr-defined]
+    return _config_type_tree(schema.as_field().config_type, depth=0)
+
+
+def _config_type_tree(config_type: Any, depth: int) -> object:
+    if depth > _MAX_DEPTH:
+        return None
+    fields = getattr(config_type, "fields", None)
+    if isinstance(fields, Mapping):
+        return {
+            name: {
+                "description": field.description,
+                "default_value": field.default_value if field.default_provided else None,
+                "fields": _config_type_tree(field.config_type, depth + 1),
+            }
+            for name, field in fields.items()
+        }
+    inner_type = getattr(config_type, "inner_type", None)
+    return None if inner_type is None else _config_type_tree(inner_type, depth + 1)
+
+
+def _repository_snapshot(model: BaseModel, key: str) -> object:
+    """The resource's configured values as the UI shows them (``ResourceSnap.configured_values``).
+
+    Built the way ``dagster dev`` builds it, from ``Definitions(resources={key: model})``. The
+    import is private Dagster API (present in 1.8 through 1.13): if it moves, the form is skipped.
+    """
+    from dagster import Definitions
+    from dagster._core.remote_representation.external_data import RepositorySnap
+
+    repository = Definitions(resources={key: model}).get_repository_def()
+    snapshot = RepositorySnap.from_def(repository)
+    (resource_snap,) = (snap for snap in snapshot.resources or () if snap.name == key)
+    return {
+        "configured_values": {
+            name: _parse_configured_value(value)
+            for name, value in resource_snap.configured_values.items()
+        }
+    }
+
+
+def _parse_configured_value(value: object) -> object:
+    """Configured values are JSON text, or an env var reference that shows only its name."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return {"env": getattr(value, "name", None)}
+
+
+def _pickled_state(model: BaseModel, _key: str) -> object:
+    """What pickling carries besides private attributes, round-tripped through pickle.
+
+    Pydantic pickles ``__pydantic_private__`` by design, so private values travelling there are
+    expected and not reported (the walk reads only public fields of the models it meets); a
+    private value that lands anywhere else in the pickled state (a public field, also one excluded
+    from ``model_dump()``, or a custom ``__getstate__``'s extra keys) is. Dagster's
+    ``__internal__`` state, which holds a logger that does not pickle, is left out.
+    """
+    state = model.__getstate__()
+    if isinstance(state, Mapping):
+        state = {name: value for name, value in state.items() if name != "__pydantic_private__"}
+    buffer = io.BytesIO()
+    _PicklerLeavingOut(buffer, _dagster_internal_state_ids(model)).dump(state)
+    buffer.seek(0)
+    return _UnpicklerOfLeftOut(buffer).load()
+
+
+def _dagster_internal_state_ids(model: BaseModel) -> set[int]:
+    pending = [model]
+    visited: set[int] = set()
+    left_out: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in visited:
+            continue
+        visited.add(id(current))
+        left_out.update(id(value) for name, value in vars(current).items() if _is_internal(name))
+        pending.extend(nested for _path, nested in _nested_models(current))
+    return left_out
+
+
+class _PicklerLeavingOut(pickle.Pickler):
+    """Pickles everything except the objects whose ids it was given (stored as references)."""
+
+    def __init__(self, file: io.BytesIO, left_out: set[int]) -> None:
+        super().__init__(file)
+        self._left_out = left_out
+
+    def persistent_id(self, obj: object) -> str | None:
+        return "left out" if id(obj) in self._left_out else None
+
+
+class _UnpicklerOfLeftOut(pickle.Unpickler):
+    def persistent_load(self, pid: object) -> None:
+        return None
+
+
+_SNAPSHOT_FORM = _Form("repository snapshot", _repository_snapshot, dagster_only=True)
+
+_FORMS: tuple[_Form, ...] = (
+    _Form("model_dump()", lambda model, _key: model.model_dump()),
+    _Form("model_dump(mode='json')", lambda model, _key: model.model_dump(mode="json")),
+    _Form("model_dump_json()", _model_dump_json),
+    _Form("_convert_to_config_dictionary()", _config_dictionary, dagster_only=True),
+    _Form("run config", _run_config, dagster_only=True),
+    _Form("to_config_schema()", _config_schema, dagster_only=True),
+    _SNAPSHOT_FORM,
+    _Form("pickle state", _pickled_state),
+    _Form("repr()", lambda model, _key: repr(model), is_text=True),
+    _Form("str()", lambda model, _key: str(model), is_text=True),
+)
+
+
+# --- finding needles in forms ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Hit:
+    needle: _Needle
+    path: str
+    by_name: bool = False
+
+
+def _audit_private_state(
+    model: BaseModel,
+    key: str | None,
+    when: str | None,
+    audited: str,
+    configured: _ConfiguredValues | None,
+) -> list[Leak]:
+    all_needles, names = _private_needles_and_names(model)
+    needles = _NeedleIndex(
+        needle
+        for needle in all_needles
+        if configured is None or not configured.covers(needle.value)
+    )
+    if not needles and not names:
+        return []
+    forms = [form for form in _FORMS if _is_dagster_resource(model) or not form.dagster_only]
+    return [
+        Leak(
+            resource_key=key,
+            resource_class=type(model).__qualname__,
+            audited=audited,
+            private_attribute=hit.needle.attribute,
+            matched="name" if hit.by_name else "value",
+            form=form.name,
+            path=hit.path,
+            when=when,
+            redacted_value=redact(hit.needle.value),
+        )
+        for form, hit in _hits_in_forms(model, key, forms, needles, names)
+    ]
+
+
+def _hits_in_forms(
+    model: BaseModel,
+    key: str | None,
+    forms: Sequence[_Form],
+    needles: _NeedleIndex,
+    names: Mapping[str, _PrivateName],
+) -> Iterator[tuple[_Form, _Hit]]:
+    for form in forms:
+        try:
+            serialized = form.build(model, key or "resource")
+        except Exception:
+            # Not applicable to this resource (a live socket does not pickle, a private Dagster
+            # import moved): nothing in this form can be audited.
+            continue
+        if form.is_text:
+            hits = _text_hits(form.name, str(serialized), needles, names)
+        else:
+            hits = _StructureWalker(form.name, needles, names).hits(serialized)
+        # A name found where its value is found too is one leak, reported by value.
+        found_by_value = {(hit.needle.attribute, hit.path) for hit in hits if not hit.by_name}
+        reported: set[tuple[str, str, bool]] = set()
+        for hit in hits:
+            place = (hit.needle.attribute, hit.path)
+            if (hit.by_name and place in found_by_value) or (*place, hit.by_name) in reported:
+                continue
+            reported.add((*place, hit.by_name))
+            yield form, hit
+
+
+class _StructureWalker:
+    """Walks dicts, lists and tuples, matching keys against names and leaves against values."""
+
+    def __init__(self, root: str, needles: _NeedleIndex, names: Mapping[str, _PrivateName]) -> None:
+        self._root = root
+        self._needles = needles
+        self._names = names
+
+    def hits(self, serialized: object) -> list[_Hit]:
+        found: list[_Hit] = []
+        self._walk(serialized, self._root, frozenset(), set(), 0, found)
+        return found
+
+    def _walk(
+        self,
+        node: object,
+        path: str,
+        covered: frozenset[str],
+        ancestors: set[int],
+        depth: int,
+        found: list[_Hit],
+    ) -> None:
+        if depth > _MAX_DEPTH or id(node) in ancestors:
+            return
+        for needle in self._needles.matches(node):
+            # An item of a private container that already matched as a whole adds nothing.
+            if not any(needle.attribute.startswith(f"{attribute}[") for attribute in covered):
+                found.append(_Hit(needle, path))
+                covered = covered | {needle.attribute}
+        ancestors = ancestors | {id(node)}
+        if isinstance(node, BaseModel):
+            # Models stay models in the pickled state and in dumps of ``Any`` fields.
+            for name, child in [*_public_fields(node), *(node.__pydantic_extra__ or {}).items()]:
+                self._walk(child, f"{path}.{name}", covered, ancestors, depth + 1, found)
+        elif isinstance(node, Mapping):
+            for item_key, child in node.items():
+                child_path = f"{path}[{self._render_key(item_key)}]"
+                self._match_key(item_key, child_path, found)
+                self._walk(child, child_path, covered, ancestors, depth + 1, found)
+        elif isinstance(node, list | tuple | set | frozenset):
+            for position, child in enumerate(node):
+                self._walk(child, f"{path}[{position}]", covered, ancestors, depth + 1, found)
+
+    def _match_key(self, item_key: object, path: str, found: list[_Hit]) -> None:
+        if isinstance(item_key, str) and item_key in self._names:
+            name = self._names[item_key]
+            found.append(_Hit(_Needle(name.attribute, name.value, ()), path, by_name=True))
+        found.extend(_Hit(needle, path) for needle in self._needles.matches(item_key))
+
+    def _render_key(self, item_key: object) -> str:
+        if self._needles.matches(item_key):
+            return f"<{redact(item_key)}>"
+        return _safe_repr(item_key)
+
+
+def _text_hits(
+    form: str, text: str, needles: _NeedleIndex, names: Mapping[str, _PrivateName]
+) -> list[_Hit]:
+    """Needles found as whole tokens in ``text``, and private names used as keys in it."""
+    found: list[_Hit] = []
+    for needle in needles.needles:
+        for spelling in needle.texts:
+            for start in _whole_token_positions(text, spelling):
+                found.append(_Hit(needle, _text_location(form, text, start, needles)))
+    for name, private_name in names.items():
+        as_key = re.compile(
+            rf"(?<![\w.])(?:{re.escape(name)}\s*=(?!=)|(['\"]){re.escape(name)}\1\s*:)"
+        )
+        for match in as_key.finditer(text):
+            found.append(
+                _Hit(
+                    _Needle(private_name.attribute, private_name.value, ()),
+                    _text_location(form, text, match.end(), needles),
+                    by_name=True,
+                )
+            )
+    return found
+
+
+def _contains_token(text: str, spelling: str) -> bool:
+    return next(_whole_token_positions(text, spelling), None) is not None
+
+
+def _whole_token_positions(text: str, spelling: str) -> Iterator[int]:
+    start = text.find(spelling)
+    while start != -1:
+        end = start + len(spelling)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (_continues_token(before) or _continues_token(after)):
+            yield start
+        start = text.find(spelling, start + 1)
+
+
+def _continues_token(character: str) -> bool:
+    return character.isalnum() or character in _TOKEN_CONTINUATION
+
+
+def _text_location(form: str, text: str, position: int, needles: _NeedleIndex) -> str:
+    """``repr()[token=…]``: the form and the nearest key before ``position``, value elided."""
+    # Keys sit close before their value; a bounded window keeps long texts fast.
+    match = _KEY_BEFORE_VALUE.search(text[max(0, position - 200) : position])
+    if match is None:
+        return f"{form}[char {position}]"
+    if match.group("name"):
+        return f"{form}[{match.group('name')}=…]"
+    item_key = match.group("key")
+    shown = f"<{redact(item_key)}>" if needles.matches(item_key) else repr(item_key)
+    return f"{form}[{shown}: …]"
+
+
+def _secret_fields(
+    resource: BaseModel, user_instance: BaseModel | None, prefix: str
+) -> Iterator[tuple[str, str, object]]:
+    """(field path, why it is secret, its plaintext) for each secret field, nested ones included."""
+    user_fields = dict(_public_fields(user_instance)) if user_instance is not None else {}
+    for name, value in _public_fields(resource):
+        user_value = user_fields.get(name)
+        if _is_env_var(user_value):
+            reason = f"from EnvVar({_env_var_name(user_value)!r})"
+        elif _is_marked_secret(type(resource), name):
+            reason = "marked dagster__is_secret"
+        else:
+            continue
+        plaintext = _env_var_value(value) if _is_env_var(value) else value
+        if _is_significant(plaintext):
+            yield f"{prefix}{name}", reason, plaintext
+    user_nested = dict(_nested_models(user_instance)) if user_instance is not None else {}
+    for field_path, nested in _nested_models(resource):
+        yield from _secret_fields(nested, user_nested.get(field_path), f"{prefix}{field_path}.")
+
+
+def _is_marked_secret(model_class: type[BaseModel], name: str) -> bool:
+    extra = model_class.model_fields[name].json_schema_extra
+    return isinstance(extra, Mapping) and extra.get("dagster__is_secret") is True
+
+
+# --- report headings ---------------------------------------------------------------------------
+
+
+def _resource_heading(problem: Leak | SecretExposure) -> str:
+    key = "resource" if problem.resource_key is None else f"resource {problem.resource_key!r}"
+    heading = f"{key} ({problem.resource_class}), {problem.audited}"
+    return f"{heading}:" if problem.when is None else f"{heading}, seen {problem.when}:"
+
+
+def _finding_heading(problem: Leak | SecretExposure) -> str:
+    if isinstance(problem, Leak):
+        where = "its name appears as a key in" if problem.matched == "name" else "found in"
+        return f"private attribute {problem.private_attribute} = {problem.redacted_value}, {where}:"
+    return (
+        f"secret config field {problem.config_field} ({problem.reason}) = "
+        f"{problem.redacted_value}, in plaintext in:"
+    )
