@@ -16,6 +16,7 @@ import functools
 import os
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
@@ -234,6 +235,9 @@ def _adopt(copy: Any, tag: _Tag) -> None:
 
 import _pytest  # noqa: E402  (pytest and pluggy frames are never the user's code)
 import pluggy  # noqa: E402
+import pytest  # noqa: E402
+
+_PACKAGE_DIRECTORY = os.path.dirname(__file__) + os.sep
 
 _SKIPPED_DIRECTORIES = tuple(
     os.path.dirname(module_file) + os.sep
@@ -242,6 +246,7 @@ _SKIPPED_DIRECTORIES = tuple(
         __file__,
         contextlib.__file__,  # the stdlib directory: contextlib, asyncio, threading
         _pytest.__file__,
+        pytest.__file__,
         pluggy.__file__,
     )
     if module_file
@@ -249,12 +254,34 @@ _SKIPPED_DIRECTORIES = tuple(
 
 
 def _caller_location(frame: FrameType | None) -> Location | None:
+    """The innermost frame of user code that led to this hook call.
+
+    None when the resources were opened by the plugin itself (a marker): then no user line is
+    on the stack, and the recording's fallback location (the test) stands in.
+    """
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(_SKIPPED_DIRECTORIES) and not filename.startswith("<"):
+        if filename.startswith(_PACKAGE_DIRECTORY):
+            opener = frame.f_back
+            if opener is not None and opener.f_code.co_filename.startswith(_PACKAGE_DIRECTORY):
+                if not opener.f_code.co_filename.startswith(filename):
+                    return None
+        elif not filename.startswith(_SKIPPED_DIRECTORIES) and not filename.startswith("<"):
             return Location(filename, frame.f_lineno)
         frame = frame.f_back
     return None
+
+
+def format_user_traceback(exception: BaseException) -> list[str]:
+    """The exception with only the user's frames: Dagster's and ours say nothing to a user."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exception.__traceback__)
+        if not frame.filename.startswith((*_SKIPPED_DIRECTORIES, _PACKAGE_DIRECTORY))
+    ]
+    lines = traceback.format_list(frames)
+    lines.extend(traceback.format_exception_only(type(exception), exception))
+    return lines
 
 
 # --- the recording subclass ------------------------------------------------------------------

@@ -6,7 +6,6 @@ copy in every step process, and that is correct.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from pytest_resources._recording import (
     Event,
     Recording,
     defines,
+    format_user_traceback,
     is_context_manager_resource,
 )
 
@@ -55,10 +55,8 @@ class Violation:
             f"  hint: {self.hint}",
         ]
         if self.exception is not None:
-            formatted = traceback.format_exception(
-                type(self.exception), self.exception, self.exception.__traceback__
-            )
-            lines.append("  the exception Dagster would have swallowed:")
+            formatted = format_user_traceback(self.exception)
+            lines.append("  the exception Dagster would have swallowed (your frames):")
             lines.extend("    " + line for chunk in formatted for line in chunk.rstrip().splitlines())
         lines.append(f"  recorded events in run {self.run_id[:8]}, in order:")
         if self.events:

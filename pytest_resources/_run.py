@@ -376,6 +376,12 @@ class RunContext:
             self._instance = dagster.DagsterInstance.ephemeral()
         return self._instance
 
+    def warm_up(self) -> None:
+        """Pay the session's one-time costs up front (the instance, Dagster's lazy imports), so
+        that the first example of a hypothesis test does not blow its deadline."""
+        with dagster.build_resources({}, instance=self.instance):
+            pass
+
     def close(self) -> None:
         if self._instance is not None:
             self._instance.dispose()

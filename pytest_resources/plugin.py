@@ -44,6 +44,7 @@ def run_context() -> Iterator[RunContext]:
     from pytest_resources._run import RunContext
 
     context = RunContext()
+    context.warm_up()
     yield context
     context.close()
 

@@ -340,8 +340,8 @@ def test_open(run_context):
             "succeed)",
             "E*teardown_after_execution raised RuntimeError: could not close the "
             "connection pool",
-            "E*the exception Dagster would have swallowed:",
-            "E*Traceback (most recent call last):",
+            "E*the exception Dagster would have swallowed (your frames):",
+            '*File "*test_rule_5_teardown_raises.py", line *, in teardown_after_execution',
             "*RuntimeError: could not close the connection pool",
         ]
     )

@@ -1,0 +1,38 @@
+"""Loading the plugin imports neither dagster nor hypothesis: pytest loads it in every run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def test_importing_the_package_and_plugin_stays_light() -> None:
+    code = (
+        "import sys, pytest_resources, pytest_resources.plugin\n"
+        "heavy = sorted(m for m in ('dagster', 'hypothesis', 'pydantic') if m in sys.modules)\n"
+        "print(heavy)\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip() == "[]"
+
+
+def test_a_run_that_never_uses_dagster_never_imports_it(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+import sys
+
+
+def pytest_sessionfinish(session):
+    print("dagster imported:", "dagster" in sys.modules)
+"""
+    )
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    # A subprocess: this test process has long imported dagster.
+    result = pytester.runpytest_subprocess("-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*dagster imported: False*"])
+    result.stdout.fnmatch_lines(["plugins:*dagster-resources*"])
