@@ -1,0 +1,38 @@
+"""The seed's database connection: open for the run, closed after it, also when a step fails."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import pytest
+
+
+class SQLiteResource(dg.ConfigurableResource):
+    path: str
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(self.path)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+def test_connection_closed_after_the_run(run_context, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with run_context.open(SQLiteResource(path=str(tmp_path / "db.sqlite"))) as connection:
+        connection.execute("create table users (name text)")
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        connection.execute("select 1")
+
+
+def test_closed_when_the_step_fails(run_context, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ZeroDivisionError):
+        with run_context.open(SQLiteResource(path=str(tmp_path / "db.sqlite"))) as connection:
+            1 / 0  # noqa: B018
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        connection.execute("select 1")
+    assert run_context.lifecycle(SQLiteResource).yield_exits == 1
