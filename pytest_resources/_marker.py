@@ -13,6 +13,7 @@ from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
 from pytest_resources._errors import ResourceUsageError
 from pytest_resources._run import default_key
 
+
 @dataclass(frozen=True, kw_only=True)
 class ResourceMarkOptions:
     """Options of the instance spelling; a typo is a TypeError naming the option."""
@@ -41,9 +42,7 @@ def _one_resource(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, A
         try:
             instance = target(**keywords)
         except (pydantic.ValidationError, dagster.DagsterError) as error:
-            raise ResourceUsageError(
-                f"invalid config for {target.__qualname__}: {error}"
-            ) from None
+            raise ResourceUsageError(f"invalid config for {target.__qualname__}: {error}") from None
         return default_key(target), instance
     if isinstance(target, ConfigurableResourceFactory):
         try:

@@ -37,7 +37,8 @@ YIELD_EXIT = "yield_for_execution exit"
 Outcome = Literal["returned", "raised"]
 
 # Ends with Dagster's internal marker so Dagster's own field handling skips it, and starts with an
-# underscore so pydantic's ``dict(model)`` skips it: the tag never reaches config or a copy's kwargs.
+# underscore so pydantic's ``dict(model)`` skips it: the tag never reaches config or the
+# keyword arguments of a copy.
 _TAG_ATTRIBUTE = "_pytest_resources_tag__internal__"
 
 
@@ -262,10 +263,9 @@ def _caller_location(frame: FrameType | None) -> Location | None:
     while frame is not None:
         filename = frame.f_code.co_filename
         if filename.startswith(_PACKAGE_DIRECTORY):
-            opener = frame.f_back
-            if opener is not None and opener.f_code.co_filename.startswith(_PACKAGE_DIRECTORY):
-                if not opener.f_code.co_filename.startswith(filename):
-                    return None
+            opener_file = frame.f_back.f_code.co_filename if frame.f_back else ""
+            if opener_file.startswith(_PACKAGE_DIRECTORY) and opener_file != filename:
+                return None
         elif not filename.startswith(_SKIPPED_DIRECTORIES) and not filename.startswith("<"):
             return Location(filename, frame.f_lineno)
         frame = frame.f_back

@@ -25,7 +25,10 @@ from pytest_resources._recording import (
 
 RULE_TITLES = {
     1: "setup_for_execution runs exactly once per run per process",
-    2: "teardown_after_execution runs exactly once after a successful setup, never after a failed one",
+    2: (
+        "teardown_after_execution runs exactly once after a successful setup, "
+        "never after a failed one"
+    ),
     3: "yield_for_execution is entered and exited exactly once per run per process",
     4: "nested resources are set up before their parent and torn down after it",
     5: "teardown must not raise (Dagster only logs it and lets the run succeed)",
@@ -57,7 +60,9 @@ class Violation:
         if self.exception is not None:
             formatted = format_user_traceback(self.exception)
             lines.append("  the exception Dagster would have swallowed (your frames):")
-            lines.extend("    " + line for chunk in formatted for line in chunk.rstrip().splitlines())
+            lines.extend(
+                "    " + line for chunk in formatted for line in chunk.rstrip().splitlines()
+            )
         lines.append(f"  recorded events in run {self.run_id[:8]}, in order:")
         if self.events:
             lines.extend(f"    {event.sequence:>2}. {event.describe()}" for event in self.events)
@@ -166,14 +171,10 @@ def _check_resource(
                 "acquired: start the try/finally that calls teardown after setup returned.",
             )
         elif len(teardowns) != expected:
-            reason = (
-                "setup_for_execution succeeded"
-                if setups
-                else "the resource was initialized"
-            )
+            reason = "setup_for_execution succeeded" if setups else "the resource was initialized"
             hint = (
-                "an overridden yield_for_execution must call self.teardown_after_execution(context) "
-                "itself, in a finally block around its yield, so it also runs when the step fails."
+                "an overridden yield_for_execution must call "
+                "self.teardown_after_execution(context) itself, in a finally block around its yield, so it also runs when the step fails."
                 if not teardowns and overrides_yield
                 else "teardown must run exactly once: do not call it from setup, create_resource "
                 "or your own code, and let one finally block call it."
@@ -223,10 +224,18 @@ def _check_nesting(recording: Recording) -> list[Violation]:
         parent_events = [e for e in events if e.key == parent]
         child_events = [e for e in events if e.key == child]
         for pid in {e.pid for e in parent_events}:
-            parent_setup = [e.sequence for e in parent_events if e.pid == pid and e.hook in _SETUP_PHASE]
-            child_setup = [e.sequence for e in child_events if e.pid == pid and e.hook in _SETUP_PHASE]
-            parent_down = [e.sequence for e in parent_events if e.pid == pid and e.hook in _TEARDOWN_PHASE]
-            child_down = [e.sequence for e in child_events if e.pid == pid and e.hook in _TEARDOWN_PHASE]
+            parent_setup = [
+                e.sequence for e in parent_events if e.pid == pid and e.hook in _SETUP_PHASE
+            ]
+            child_setup = [
+                e.sequence for e in child_events if e.pid == pid and e.hook in _SETUP_PHASE
+            ]
+            parent_down = [
+                e.sequence for e in parent_events if e.pid == pid and e.hook in _TEARDOWN_PHASE
+            ]
+            child_down = [
+                e.sequence for e in child_events if e.pid == pid and e.hook in _TEARDOWN_PHASE
+            ]
             problem = None
             if parent_setup and child_setup and max(child_setup) > min(parent_setup):
                 problem = f"{child!r} was still being set up after {parent!r} started its setup."

@@ -42,7 +42,7 @@ from pytest_resources._recording import (
 from pytest_resources._rules import Violation, check_recording, format_violations
 
 if TYPE_CHECKING:
-    import pytest
+    pass
 
 _JOB_NAME = "__pytest_resources__"
 # Dagster added async yield_for_execution (and build_resources' event loop) after 1.8.

@@ -14,7 +14,7 @@ import pytest
 from pytest_resources._errors import LifecycleError, ResourceUsageError
 
 if TYPE_CHECKING:
-    from pytest_resources._run import OpenResources, RunContext, TestRuns
+    from pytest_resources._run import RunContext, TestRuns
 
 _TEST_RUNS = pytest.StashKey["TestRuns"]()
 _MARKED_RUN = pytest.StashKey["OpenResources"]()
@@ -89,9 +89,7 @@ def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[A
         pytest.fail(usage_error, pytrace=False)
     path, lineno, _ = item.reportinfo()
     location = Location(str(path), (lineno or 0) + 1)
-    opened = OpenResources(
-        test_runs.default_run, named, location=location, raise_on_exit=False
-    )
+    opened = OpenResources(test_runs.default_run, named, location=location, raise_on_exit=False)
     item.stash[_MARKED_VALUES] = opened.__enter__()
     item.stash[_MARKED_RUN] = opened
 
@@ -132,7 +130,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         if unreported:
             # The test's own failure stays the headline; the lifecycle report goes beside it.
             item.add_report_section(
-                "call", "resource lifecycle", test_runs.report(unreported, limit=_REPORTED_VIOLATIONS)
+                "call",
+                "resource lifecycle",
+                test_runs.report(unreported, limit=_REPORTED_VIOLATIONS),
             )
             test_runs.mark_reported(unreported)
         raise
@@ -149,7 +149,9 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     # A rule broken by the test as a whole has no line of the test to point at: show the report.
-    if call.excinfo is not None and getattr(call.excinfo.value, "__pytest_resources_plain__", False):
+    if call.excinfo is not None and getattr(
+        call.excinfo.value, "__pytest_resources_plain__", False
+    ):
         report.longrepr = f"{call.excinfo.typename}: {call.excinfo.value}"
     return report
 

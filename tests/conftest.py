@@ -24,7 +24,9 @@ def _installed(name: str) -> bool:
 
 class _SnapshotKeepingInstalledModules(_pytest.pytester.SysModulesSnapshot):
     def __init__(self, preserve=None):  # type: ignore[no-untyped-def]
-        super().__init__(preserve=lambda name: _installed(name) or bool(preserve and preserve(name)))
+        super().__init__(
+            preserve=lambda name: _installed(name) or bool(preserve and preserve(name))
+        )
 
 
 # Set before any Pytester takes its own snapshot, for this test process only.

@@ -168,12 +168,16 @@ def test_marked():
             "another key: @pytest.mark.resource(Configless(...), key='other').",
         ),
     ],
-    ids=["not-a-resource-class", "not-a-resource", "unknown-option", "invalid-config",
-         "two-positionals", "duplicate-key"],
+    ids=[
+        "not-a-resource-class",
+        "not-a-resource",
+        "unknown-option",
+        "invalid-config",
+        "two-positionals",
+        "duplicate-key",
+    ],
 )
-def test_marker_misuse_is_a_clear_error(
-    pytester: pytest.Pytester, mark: str, message: str
-) -> None:
+def test_marker_misuse_is_a_clear_error(pytester: pytest.Pytester, mark: str, message: str) -> None:
     pytester.makepyfile(RESOURCES + f"\n{mark}\ndef test_marked(resource):\n    pass\n")
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)

@@ -338,8 +338,7 @@ def test_open(run_context):
         [
             "*broke rule 5: teardown must not raise (Dagster only logs it and lets the run "
             "succeed)",
-            "E*teardown_after_execution raised RuntimeError: could not close the "
-            "connection pool",
+            "E*teardown_after_execution raised RuntimeError: could not close the connection pool",
             "E*the exception Dagster would have swallowed (your frames):",
             '*File "*test_rule_5_teardown_raises.py", line *, in teardown_after_execution',
             "*RuntimeError: could not close the connection pool",
