@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-import tempfile
+from pathlib import Path
 
 import _pytest.pytester
 import pytest
@@ -13,13 +13,13 @@ pytest_plugins = ["pytester"]
 # pytester's in-process runs drop every module an inner run imported. Dagster registers its
 # serializable classes on import, so a second import of a lazily loaded Dagster module fails;
 # keeping every installed module also makes each inner run cost milliseconds, not a fresh
-# `import dagster`. Only the inner runs' own files (under the temporary directory) are dropped.
-_TEMPORARY = tempfile.gettempdir()
+# `import dagster`. Only the inner runs' own files (test modules, conftests) are dropped.
+_INSTALLED_ROOTS = (sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[1]))
 
 
 def _installed(name: str) -> bool:
-    module_file = getattr(sys.modules.get(name), "__file__", None) or ""
-    return not module_file.startswith(_TEMPORARY)
+    module_file = getattr(sys.modules.get(name), "__file__", None)
+    return module_file is None or module_file.startswith(_INSTALLED_ROOTS)
 
 
 class _SnapshotKeepingInstalledModules(_pytest.pytester.SysModulesSnapshot):
