@@ -74,7 +74,7 @@ class Event:
     location: Location | None
 
     def describe(self) -> str:
-        outcome = self.outcome
+        outcome: str = self.outcome
         if self.exception is not None:
             outcome = f"raised {type(self.exception).__name__}: {self.exception}"
         where = f"  at {self.location}" if self.location else ""
@@ -117,7 +117,9 @@ class Recording:
         instance reachable twice is reported under its top-level key.
         """
         top_level_keys = {id(value): key for key, value in resources.items()}
-        pending = [(key, value, None) for key, value in resources.items()]
+        pending: list[tuple[str, Any, str | None]] = [
+            (key, value, None) for key, value in resources.items()
+        ]
         while pending:
             key, value, parent_key = pending.pop(0)
             if parent_key is not None:
@@ -423,8 +425,9 @@ def _recording_class(cls: type[Any]) -> type[Any]:
         "yield_for_execution": yield_for_execution,
         "__reduce_ex__": __reduce_ex__,
     }
-    recording_class: type[Any] = type(cls)(cls.__name__, (cls,), namespace)
-    recording_class._pytest_resources_recording = True  # type: ignore[attr-defined]
+    metaclass: Any = type(cls)  # Dagster's metaclass builds the pydantic model as for any subclass
+    recording_class: type[Any] = metaclass(cls.__name__, (cls,), namespace)
+    recording_class._pytest_resources_recording = True
     _recording_classes[cls] = recording_class
     return recording_class
 

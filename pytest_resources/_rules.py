@@ -80,7 +80,7 @@ def format_violations(violations: Sequence[Violation]) -> str:
 def check_recording(recording: Recording) -> list[Violation]:
     """Every broken rule in one recording, in the order the resources were registered."""
     violations: list[Violation] = []
-    duplicated_keys = set()
+    duplicated_keys: set[str] = set()
     for resource_class, first_key, second_key in recording.duplicates:
         duplicated_keys.update((first_key, second_key))
         violations.append(

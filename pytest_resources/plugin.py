@@ -14,7 +14,7 @@ import pytest
 from pytest_resources._errors import LifecycleError, ResourceUsageError
 
 if TYPE_CHECKING:
-    from pytest_resources._run import RunContext, TestRuns
+    from pytest_resources._run import OpenResources, RunContext, TestRuns  # noqa: F401
 
 _TEST_RUNS = pytest.StashKey["TestRuns"]()
 _MARKED_RUN = pytest.StashKey["OpenResources"]()
@@ -157,7 +157,7 @@ def pytest_runtest_makereport(
 
 
 def _marked_values(request: pytest.FixtureRequest, fixture: str) -> dict[str, Any]:
-    values = request.node.stash.get(_MARKED_VALUES, None)
+    values: dict[str, Any] | None = request.node.stash.get(_MARKED_VALUES, None)
     if values is None:
         pytest.fail(
             f"the {fixture} fixture hands out resources marked on the test, its class or module "
