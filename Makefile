@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: test demo lint bench docs clean
+# The oldest versions we support, on the oldest Python: pyenv provides it on these machines.
+OLDEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python) python3.10)
+OLDEST_VENV := .venv-oldest
+OLDEST_PINS := "dagster==1.8.*" "pydantic==2.9.*" "pytest==8.0.*"
+
+.PHONY: test test-oldest ci demo lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +23,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+$(OLDEST_VENV)/.installed: pyproject.toml
+	$(OLDEST_PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(OLDEST_VENV)/bin/python -m pip install --quiet -e '.[test]' $(OLDEST_PINS)
+	touch $@
+
+test-oldest: $(OLDEST_VENV)/.installed
+	$(OLDEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# What CI runs: the newest versions, the oldest supported ones, and the linters.
+ci: test test-oldest lint
+
 demo: $(VENV)/.installed
 	$(BIN)/python -m pytest examples -p no:cacheprovider $(PYTEST_ARGS)
 
@@ -30,4 +47,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .tox .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(OLDEST_VENV) .tox .pytest_cache .hypothesis *.egg-info

@@ -30,9 +30,9 @@ def test_connection_closed_after_the_run(run_context, tmp_path) -> None:  # type
 
 
 def test_closed_when_the_step_fails(run_context, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ZeroDivisionError):
-        with run_context.open(SQLiteResource(path=str(tmp_path / "db.sqlite"))) as connection:
-            1 / 0  # noqa: B018
+    database = SQLiteResource(path=str(tmp_path / "db.sqlite"))
+    with pytest.raises(ZeroDivisionError), run_context.open(database) as connection:
+        1 / 0  # noqa: B018
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         connection.execute("select 1")
     assert run_context.lifecycle(SQLiteResource).yield_exits == 1
