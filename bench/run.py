@@ -3,7 +3,9 @@
 One full lifecycle (open, use, close) of a resource with ``setup_for_execution`` and
 ``teardown_after_execution`` is timed, in one process, three ways:
 
-* ``open``      ``run_context.open(res)``: recording and the rule checks included;
+* ``open``      ``run_context.open(res, leak_audit=False)``: recording and the rule checks;
+* ``audited``   ``run_context.open(res)``: the same plus the private-state leak audit (on by
+                default), audited after setup and after teardown;
 * ``shared``    ``dagster.build_resources({"r": res}, instance=shared)``: the floor, Dagster alone
                 on the same shared ephemeral instance ``open`` uses;
 * ``defaults``  ``dagster.build_resources({"r": res})``: what a hand-written test pays without
@@ -41,7 +43,7 @@ from pydantic import PrivateAttr
 from pytest_resources._recording import SETUP, TEARDOWN
 from pytest_resources._run import RunContext
 
-VARIANTS = ("open", "shared", "defaults")
+VARIANTS = ("open", "audited", "shared", "defaults")
 # open / shared at most this: what recording and the rule checks may add on top of Dagster.
 TARGET_OPEN_OVER_SHARED = 1.5
 # defaults / open at least this: what the shared instance saves a test over Dagster's defaults.
@@ -135,6 +137,9 @@ class Bench:
 
     def call(self, variant: str, res: Any, use: Callable[[Any], None]) -> None:
         if variant == "open":
+            with self.ctx.open(res, leak_audit=False) as live:
+                use(live)
+        elif variant == "audited":
             with self.ctx.open(res) as live:
                 use(live)
         elif variant == "shared":
@@ -166,7 +171,7 @@ def time_block(
     times = []
     clock = time.perf_counter_ns
     for _ in range(n):
-        if variant == "open":  # outside the clock: a test's records are not the cost measured
+        if variant in ("open", "audited"):  # outside the clock: records are not the cost measured
             if bench.calls_in_test >= CALLS_PER_TEST:
                 bench.fresh_test()
             bench.calls_in_test += 1
@@ -180,7 +185,12 @@ def run_scenario(bench: Bench, name: str, args: argparse.Namespace) -> dict[str,
     make, use = SCENARIOS[name]
     res = make()
     bench.check_recorded(res)
-    iterations = {"open": args.iterations, "shared": args.iterations, "defaults": args.defaults}
+    iterations = {
+        "open": args.iterations,
+        "audited": args.iterations,
+        "shared": args.iterations,
+        "defaults": args.defaults,
+    }
     for variant in VARIANTS:  # warm-up: imports, caches, the recording subclass, the instance
         time_block(bench, variant, res, use, max(3, iterations[variant] // 10))
     samples: dict[str, list[float]] = {v: [] for v in VARIANTS}
@@ -229,6 +239,8 @@ def run_scenario(bench: Bench, name: str, args: argparse.Namespace) -> dict[str,
         "defaults_over_open_target_min": TARGET_DEFAULTS_OVER_OPEN,
         "defaults_over_open_pass": defaults_over_open >= TARGET_DEFAULTS_OVER_OPEN,
         "open_overhead_ms": med["open"] - med["shared"],
+        "audited_over_shared": med["audited"] / med["shared"],
+        "leak_audit_ms": med["audited"] - med["open"],
     }
     return result
 
@@ -291,6 +303,10 @@ def print_report(env: dict[str, Any], params: dict[str, Any], results: dict[str,
             f"{TARGET_DEFAULTS_OVER_OPEN:g}x)  {verdict(r['defaults_over_open_pass'])}"
         )
         print(f"    by round: {' '.join(f'{x:.1f}' for x in r['defaults_over_open_by_round'])}")
+        print(
+            f"  audited / shared  = {r['audited_over_shared']:6.2f}x  (report only)"
+            f"   the leak audit adds {r['leak_audit_ms']:+.3f} ms/call"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

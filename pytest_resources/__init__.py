@@ -12,8 +12,16 @@ from typing import TYPE_CHECKING, Any
 from pytest_resources._errors import LifecycleError, PrivateStateLeak, ResourceUsageError
 
 if TYPE_CHECKING:
+    from pytest_resources._leak_audit import assert_no_private_leaks
     from pytest_resources._recording import Event
     from pytest_resources._run import Lifecycle, Run, RunContext
+    from pytest_resources._strategies import (
+        env_applied,
+        register_resource_strategies,
+        resource_configs,
+        resource_configs_with_env,
+        resources,
+    )
 
 __all__ = [
     "Event",
@@ -23,6 +31,12 @@ __all__ = [
     "ResourceUsageError",
     "Run",
     "RunContext",
+    "assert_no_private_leaks",
+    "env_applied",
+    "register_resource_strategies",
+    "resource_configs",
+    "resource_configs_with_env",
+    "resources",
 ]
 
 _LAZY = {
@@ -30,6 +44,12 @@ _LAZY = {
     "Lifecycle": "pytest_resources._run",
     "Run": "pytest_resources._run",
     "RunContext": "pytest_resources._run",
+    "assert_no_private_leaks": "pytest_resources._leak_audit",
+    "env_applied": "pytest_resources._strategies",
+    "register_resource_strategies": "pytest_resources._strategies",
+    "resource_configs": "pytest_resources._strategies",
+    "resource_configs_with_env": "pytest_resources._strategies",
+    "resources": "pytest_resources._strategies",
 }
 
 

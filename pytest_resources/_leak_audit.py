@@ -18,6 +18,7 @@ Dagster is imported lazily so that importing this module stays cheap for the plu
 from __future__ import annotations
 
 import enum
+import functools
 import io
 import json
 import math
@@ -116,11 +117,13 @@ def find_private_leaks(
     key: str | None = None,
     when: str | None = None,
     user_instance: object | None = None,
+    audit_user_instance: bool = True,
 ) -> list[Leak]:
     """Every place where ``resource``'s private state shows in a serialized form of its config.
 
     ``resource`` is typically the live copy Dagster set up for a run. When the user's own instance
-    is given it is audited too, and the values it was configured with are not private: a private
+    is given it is audited too (unless ``audit_user_instance=False``: a run never changes it, so
+    once per run is enough), and the values it was configured with are not private: a private
     attribute that caches a config value (``self._url = self.url``) is no leak.
     Raises ``TypeError`` for an object that is not a pydantic model: it has no private attributes.
     """
@@ -131,7 +134,9 @@ def find_private_leaks(
     else:
         user_model = _require_model(user_instance, "find_private_leaks")
         configured = _ConfiguredValues.of(user_model)
-        audits = [(LIVE_COPY, model), (USER_INSTANCE, user_model)]
+        audits = [(LIVE_COPY, model)]
+        if audit_user_instance:
+            audits.append((USER_INSTANCE, user_model))
     leaks: list[Leak] = []
     for audited, audited_model in audits:
         leaks.extend(_audit_private_state(audited_model, key, when, audited, configured))
@@ -572,8 +577,17 @@ def _run_config(model: BaseModel, key: str) -> object:
 
 
 def _config_schema(model: BaseModel, _key: str) -> object:
-    """Field names, defaults and descriptions of the class's config schema, as nested dicts."""
-    schema = type(model).to_config_schema()  # type: ignore[attr-defined]
+    return _config_schema_of_class(type(model))
+
+
+@functools.lru_cache(maxsize=256)
+def _config_schema_of_class(cls: type[BaseModel]) -> object:
+    """Field names, defaults and descriptions of the class's config schema, as nested dicts.
+
+    A property of the class alone, so it is built once per class: a run audits each resource
+    after setup and after teardown.
+    """
+    schema = cls.to_config_schema()  # type: ignore[attr-defined]
     return _config_type_tree(schema.as_field().config_type, depth=0)
 
 
@@ -597,7 +611,26 @@ def _config_type_tree(config_type: Any, depth: int) -> object:
 def _repository_snapshot(model: BaseModel, key: str) -> object:
     """The resource's configured values as the UI shows them (``ResourceSnap.configured_values``).
 
-    Built the way ``dagster dev`` builds it, from ``Definitions(resources={key: model})``. The
+    Building a repository costs about a millisecond and depends only on the class, the key and
+    the config, so snapshots are cached by those; a config that does not dump to JSON is not.
+    """
+    try:
+        identity = (type(model), key, model.model_dump_json())
+    except Exception:
+        return _build_repository_snapshot(model, key)
+    if identity not in _snapshots:
+        if len(_snapshots) >= _MAX_CACHED_SNAPSHOTS:
+            _snapshots.clear()
+        _snapshots[identity] = _build_repository_snapshot(model, key)
+    return _snapshots[identity]
+
+
+_MAX_CACHED_SNAPSHOTS = 256
+_snapshots: dict[tuple[type[BaseModel], str, str], object] = {}
+
+
+def _build_repository_snapshot(model: BaseModel, key: str) -> object:
+    """Built the way ``dagster dev`` builds it, from ``Definitions(resources={key: model})``. The
     import is private Dagster API (present in 1.8 through 1.13): if it moves, the form is skipped.
     """
     from dagster import Definitions

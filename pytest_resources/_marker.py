@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ class ResourceMarkOptions:
     """Options of the instance spelling; a typo is a TypeError naming the option."""
 
     key: str | None = None
+    leak_audit: bool = True
 
 
 def _resource(resource: Any, /, **config_or_options: Any) -> tuple[Any, dict[str, Any]]:
@@ -26,7 +28,7 @@ def _resource(resource: Any, /, **config_or_options: Any) -> tuple[Any, dict[str
     return resource, config_or_options
 
 
-def _one_resource(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Any]:
+def _one_resource(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ResourceMarkOptions]:
     try:
         target, keywords = _resource(*args, **kwargs)
     except TypeError:
@@ -43,31 +45,36 @@ def _one_resource(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, A
             instance = target(**keywords)
         except (pydantic.ValidationError, dagster.DagsterError) as error:
             raise ResourceUsageError(f"invalid config for {target.__qualname__}: {error}") from None
-        return default_key(target), instance
+        return instance, ResourceMarkOptions()
     if isinstance(target, ConfigurableResourceFactory):
         try:
             options = ResourceMarkOptions(**keywords)
         except TypeError:
-            unknown = ", ".join(sorted(set(keywords) - {"key"}))
+            known = [option.name for option in dataclasses.fields(ResourceMarkOptions)]
+            unknown = ", ".join(sorted(set(keywords) - set(known)))
             raise ResourceUsageError(
-                f"unknown option {unknown} for a resource instance; the options are: key. "
-                f"Config goes into the constructor: {type(target).__qualname__}(field=value)."
+                f"unknown option {unknown} for a resource instance; the options are: "
+                f"{', '.join(known)}. Config goes into the constructor: "
+                f"{type(target).__qualname__}(field=value)."
             ) from None
-        return options.key or default_key(type(target)), target
+        return target, options
     raise ResourceUsageError(
         f"expects a Dagster ConfigurableResource class or instance, got "
         f"{type(target).__qualname__}: {target!r}."
     )
 
 
-def resources_from_marks(marks: Iterable[Any]) -> dict[str, Any]:
-    """Key to resource for every ``resource`` mark, outermost level (module) first."""
+def resources_from_marks(marks: Iterable[Any]) -> tuple[dict[str, Any], frozenset[str]]:
+    """Key to resource for every ``resource`` mark, outermost level (module) first, and the keys
+    whose leak audit is off."""
     named: dict[str, Any] = {}
+    unaudited: set[str] = set()
     for mark in reversed(list(marks)):
         try:
-            key, instance = _one_resource(mark.args, dict(mark.kwargs))
+            instance, options = _one_resource(mark.args, dict(mark.kwargs))
         except ResourceUsageError as error:
             raise ResourceUsageError(f"@pytest.mark.resource {error}") from None
+        key = options.key or default_key(type(instance))
         if key in named:
             raise ResourceUsageError(
                 f"@pytest.mark.resource: two resources use the key {key!r}; give one of them "
@@ -75,4 +82,6 @@ def resources_from_marks(marks: Iterable[Any]) -> dict[str, Any]:
                 "key='other')."
             )
         named[key] = instance
-    return named
+        if not options.leak_audit:
+            unaudited.add(key)
+    return named, frozenset(unaudited)

@@ -88,6 +88,8 @@ class RegisteredResource:
     key: str
     resource_class: type[Any]
     parent_key: str | None = None
+    # The object the user built (a resource or a configure_at_launch() partial).
+    source: Any = None
 
 
 @dataclass
@@ -149,7 +151,7 @@ class Recording:
         if first is not None:
             self.duplicates.append((resource_class, first.key, key))
             return False
-        registered = RegisteredResource(key, resource_class, parent_key)
+        registered = RegisteredResource(key, resource_class, parent_key, value)
         self._by_object_id[id(identity)] = registered
         self._keep_alive.append(identity)
         self.resources[key] = registered

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeAlias
 
 import dagster
 from dagster._config.pythonic_config.resource import (
@@ -27,7 +27,14 @@ from dagster._core.definitions.scoped_resources_builder import ScopedResourcesBu
 from dagster._core.execution.context.init import InitResourceContext
 from dagster._core.storage.dagster_run import DagsterRun
 
-from pytest_resources._errors import LifecycleError, ResourceUsageError
+from pytest_resources._errors import LifecycleError, PrivateStateLeak, ResourceUsageError
+from pytest_resources._leak_audit import (
+    Leak,
+    SecretExposure,
+    find_private_leaks,
+    find_secret_exposures,
+    format_leak_report,
+)
 from pytest_resources._recording import (
     CREATE,
     SETUP,
@@ -41,8 +48,7 @@ from pytest_resources._recording import (
 )
 from pytest_resources._rules import Violation, check_recording, format_violations
 
-if TYPE_CHECKING:
-    pass
+Finding: TypeAlias = Leak | SecretExposure
 
 _JOB_NAME = "__pytest_resources__"
 # Dagster added async yield_for_execution (and build_resources' event loop) after 1.8.
@@ -196,6 +202,8 @@ class Run:
         key: str | None = None,
         resource_config: Mapping[str, Any] | None = None,
         check: bool = True,
+        leak_audit: bool | None = None,
+        check_secrets: bool | None = None,
     ) -> OpenResources:
         """Initialize resources the way a run does; the context manager yields the live value(s).
 
@@ -203,15 +211,23 @@ class Run:
         values (put a ``configure_at_launch()`` partial in the dict under its key, and its config
         in ``resource_config={key: {...}}``). On exit Dagster tears them down and the lifecycle
         rules are checked; with ``check=False`` they are recorded but not enforced.
+
+        The private-state leak audit runs on each live copy after setup and after teardown;
+        ``leak_audit=False`` skips it, ``check_secrets=True`` adds the secrets check. Both
+        default to the test's and the project's settings.
         """
         __tracebackhide__ = True
         named = as_named_resources(resources, key, what="run_context.open()")
+        settings = self.owner.settings
+        audit = settings.leak_audit if leak_audit is None else leak_audit
         return OpenResources(
             self,
             named,
             resource_config=resource_config,
             check=check,
             single=not isinstance(resources, Mapping),
+            unaudited=frozenset() if audit else frozenset(named),
+            check_secrets=settings.check_secrets if check_secrets is None else check_secrets,
         )
 
 
@@ -232,6 +248,8 @@ class OpenResources:
         single: bool = False,
         location: Location | None = None,
         raise_on_exit: bool = True,
+        unaudited: frozenset[str] = frozenset(),
+        check_secrets: bool = False,
     ) -> None:
         self._run = run
         self._named = named
@@ -241,7 +259,13 @@ class OpenResources:
         self._check = check
         self._single = single
         self._raise_on_exit = raise_on_exit
+        # Keys whose audit was switched off; nested resources follow their top-level key.
+        self._unaudited = unaudited
+        self._check_secrets = check_secrets
+        self._leaks: list[Finding] = []
         self.recording = Recording(run.run_id, fallback_location=location)
+        if check and len(unaudited) < len(named):
+            self.recording.on_ready.append(self._audit_after_setup)
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> Any:
@@ -285,34 +309,113 @@ class OpenResources:
         except BaseException as error:
             self._finish(error)
             raise
-        violations = self._finish(exc)
-        if violations and exc is None and self._raise_on_exit:
-            self._run.owner.raised.update(map(id, violations))
-            raise LifecycleError(format_violations(violations))
+        problems = self._finish(exc)
+        if problems and exc is None and self._raise_on_exit:
+            self._run.owner.raised.add(id(problems))
+            raise problems.error()
 
-    def _finish(self, error: BaseException | None) -> list[Violation]:
-        """Check the rules; beside an error in flight they become a note, never the headline."""
-        violations = self._run.owner.add(self.recording, check=self._check)
-        if violations and error is not None and hasattr(error, "add_note"):
-            error.add_note(format_violations(violations))
-            self._run.owner.noted.update((id(violation), error) for violation in violations)
-        return violations
+    def _audited(self, key: str) -> bool:
+        return key.split(".", 1)[0] not in self._unaudited
+
+    def _audit(self, key: str, live_copy: Any, when: str) -> None:
+        registered = self.recording.resources.get(key)
+        source = registered.source if registered is not None else None
+        user_instance = source if isinstance(source, ConfigurableResourceFactory) else None
+        self._leaks.extend(
+            find_private_leaks(
+                live_copy,
+                key=key,
+                when=when,
+                user_instance=user_instance,
+                audit_user_instance=when == "after teardown",
+            )
+        )
+        if self._check_secrets:
+            self._leaks.extend(
+                find_secret_exposures(live_copy, key=key, when=when, user_instance=user_instance)
+            )
+
+    def _audit_after_setup(self, key: str, live_copy: Any) -> None:
+        if self._audited(key):
+            self._audit(key, live_copy, "after setup")
+
+    def _finish(self, error: BaseException | None) -> Problems:
+        """Check the rules and audit after teardown; beside an error in flight the problems
+        become a note, never the headline."""
+        if self._check:
+            for key, live_copy in self.recording.live_copies:
+                if self._audited(key):
+                    self._audit(key, live_copy, "after teardown")
+        problems = self._run.owner.add(self.recording, self._leaks, check=self._check)
+        if problems and error is not None and hasattr(error, "add_note"):
+            error.add_note(problems.report())
+            self._run.owner.noted[id(problems)] = error
+        return problems
+
+
+@dataclass(frozen=True, eq=False)
+class Problems:
+    """What one initialization broke: lifecycle rules, and private state seen in config."""
+
+    violations: tuple[Violation, ...] = ()
+    leaks: tuple[Finding, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.violations or self.leaks)
+
+    def report(self) -> str:
+        parts = []
+        if self.violations:
+            parts.append(format_violations(self.violations))
+        if self.leaks:
+            parts.append(format_leak_report(self.leaks))
+        return "\n\n".join(parts)
+
+    def error(self) -> AssertionError:
+        """A broken rule is a LifecycleError; leaks alone are a PrivateStateLeak."""
+        return (LifecycleError if self.violations else PrivateStateLeak)(self.report())
+
+
+def report_problems(problems: list[Problems], *, limit: int) -> AssertionError:
+    """One error for a test's problems: the newest ``limit`` initializations spelled out (a
+    hypothesis test replays its minimal example last) and a count of the rest."""
+    shown = problems[-limit:]
+    merged = Problems(
+        tuple(v for p in shown for v in p.violations),
+        tuple(leak for p in shown for leak in p.leaks),
+    )
+    error = merged.error()
+    if len(problems) > limit:
+        error.args = (
+            f"{error.args[0]}\n\n(+{len(problems) - limit} more runs of this test broke rules "
+            "or leaked private state, not shown)",
+        )
+    return error
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The project's and the test's choices for the checks that can be switched off."""
+
+    leak_audit: bool = True
+    check_secrets: bool = False
 
 
 @dataclass
 class TestRuns:
-    """Everything one test recorded: its runs, and the rules they broke."""
+    """Everything one test recorded: its runs, and what they broke."""
 
     session: RunContext
     nodeid: str
+    settings: Settings = field(default_factory=Settings)
     recordings: list[Recording] = field(default_factory=list)
-    violations: list[Violation] = field(default_factory=list)
+    problems: list[Problems] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
-    # ids of violations raised at a run's exit, and of those the test's report already showed:
-    # the end of the test reports the rest, so a test that swallows a LifecycleError still fails.
+    # ids of problems raised at a run's exit, and of those the test's report already showed:
+    # the end of the test reports the rest, so a test that swallows the error still fails.
     raised: set[int] = field(default_factory=set)
     reported: set[int] = field(default_factory=set)
-    # id of a violation -> the exception that carries it as a note (Python 3.11+).
+    # id of problems -> the exception that carries them as a note (Python 3.11+).
     noted: dict[int, BaseException] = field(default_factory=dict)
 
     @cached_property
@@ -324,36 +427,25 @@ class TestRuns:
         self.runs.append(run)
         return run
 
-    def shown_by(self, violation: Violation, error: BaseException) -> bool:
-        """Whether ``error``, failing the test, already shows ``violation``."""
-        if isinstance(error, LifecycleError) and id(violation) in self.raised:
+    def unreported(self) -> list[Problems]:
+        return [problems for problems in self.problems if id(problems) not in self.reported]
+
+    def shown_by(self, problems: Problems, error: BaseException) -> bool:
+        """Whether ``error``, failing the test, already shows ``problems``."""
+        if isinstance(error, (LifecycleError, PrivateStateLeak)) and id(problems) in self.raised:
             return True
-        return self.noted.get(id(violation)) is error
+        return self.noted.get(id(problems)) is error
 
-    def is_reported(self, violation: Violation) -> bool:
-        return id(violation) in self.reported
+    def mark_reported(self, problems: list[Problems]) -> None:
+        self.reported.update(map(id, problems))
 
-    def mark_reported(self, violations: list[Violation]) -> None:
-        self.reported.update(map(id, violations))
-
-    def report(self, violations: list[Violation], *, limit: int) -> str:
-        """The newest ``limit`` violations spelled out (a hypothesis test replays its minimal
-        example last), and a count of the rest."""
-        shown = violations[-limit:]
-        text = format_violations(shown)
-        if len(violations) > limit:
-            text += (
-                f"\n\n(+{len(violations) - limit} more broken rule(s) in earlier runs of this "
-                "test, not shown)"
-            )
-        return text
-
-    def add(self, recording: Recording, *, check: bool) -> list[Violation]:
+    def add(self, recording: Recording, leaks: list[Finding], *, check: bool) -> Problems:
         if not check:
-            return []
-        found = check_recording(recording)
-        self.violations.extend(found)
-        return found
+            return Problems()
+        problems = Problems(tuple(check_recording(recording)), tuple(leaks))
+        if problems:
+            self.problems.append(problems)
+        return problems
 
 
 class RunContext:
@@ -363,7 +455,8 @@ class RunContext:
     its own records), which is what each example of a hypothesis test should use.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
         self._test: TestRuns | None = None
         self._instance: dagster.DagsterInstance | None = None
 
@@ -389,8 +482,8 @@ class RunContext:
 
     # -- the current test -----------------------------------------------------------------------
 
-    def begin_test(self, nodeid: str) -> TestRuns:
-        self._test = TestRuns(self, nodeid)
+    def begin_test(self, nodeid: str, settings: Settings | None = None) -> TestRuns:
+        self._test = TestRuns(self, nodeid, settings or self.settings)
         return self._test
 
     def end_test(self) -> None:
@@ -422,11 +515,18 @@ class RunContext:
         key: str | None = None,
         resource_config: Mapping[str, Any] | None = None,
         check: bool = True,
+        leak_audit: bool | None = None,
+        check_secrets: bool | None = None,
     ) -> OpenResources:
         """Open resources in the test's default run; see :meth:`Run.open`."""
         __tracebackhide__ = True
         return self._current.default_run.open(
-            resources, key=key, resource_config=resource_config, check=check
+            resources,
+            key=key,
+            resource_config=resource_config,
+            check=check,
+            leak_audit=leak_audit,
+            check_secrets=check_secrets,
         )
 
     @contextlib.contextmanager

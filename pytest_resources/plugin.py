@@ -6,22 +6,45 @@ Dagster, so dagster and hypothesis are imported only once a test uses a fixture 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_resources._errors import LifecycleError, ResourceUsageError
+from pytest_resources._errors import ResourceUsageError
 
 if TYPE_CHECKING:
-    from pytest_resources._run import OpenResources, RunContext, TestRuns  # noqa: F401
+    from pytest_resources._run import OpenResources, Problems, RunContext, TestRuns  # noqa: F401
 
 _TEST_RUNS = pytest.StashKey["TestRuns"]()
 _MARKED_RUN = pytest.StashKey["OpenResources"]()
 _MARKED_VALUES = pytest.StashKey[dict[str, Any]]()
-# How many broken rules the end-of-test report spells out; a hypothesis test can break one in
-# every example it tries while shrinking.
-_REPORTED_VIOLATIONS = 3
+# How many runs' problems the end-of-test report spells out; a hypothesis test can break a rule
+# in every example it tries while shrinking.
+_REPORTED_RUNS = 3
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "resources_leak_audit",
+        type="bool",
+        default=True,
+        help="pytest-resources: audit every opened resource for private state in its serialized "
+        "config (default: true).",
+    )
+    parser.addini(
+        "resources_leak_audit_reason",
+        default="",
+        help="pytest-resources: why the project switched the leak audit off (shown in the header).",
+    )
+    parser.addini(
+        "resources_check_secrets",
+        type="bool",
+        default=False,
+        help="pytest-resources: also fail on secret config (EnvVar, dagster__is_secret) shown in "
+        "plaintext in repr() or the repository snapshot (default: false).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -30,20 +53,37 @@ def pytest_configure(config: pytest.Config) -> None:
         "resource(resource, /, **config_or_options): open a Dagster resource for this test "
         "through Dagster's own initialization. A class takes its config as keyword arguments: "
         "resource(MyResource, host='db'); an instance takes options: "
-        "resource(MyResource(host='db'), key='db').",
+        "resource(MyResource(host='db'), key='db', leak_audit=False).",
+    )
+    config.addinivalue_line(
+        "markers",
+        "no_leak_audit(reason): do not audit this test's resources for private state in their "
+        "serialized config.",
     )
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if config.getini("resources_leak_audit"):
+        return []
+    reason = config.getini("resources_leak_audit_reason") or "no reason given"
+    return [f"pytest-resources: private-state leak audit off for this project ({reason})"]
+
+
 @pytest.fixture(scope="session")
-def run_context() -> Iterator[RunContext]:
+def run_context(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     """Real Dagster run contexts: ``open`` resources, start ``run()``s, read ``lifecycle``.
 
     Session scoped so that hypothesis' ``@given`` tests may request it; each ``run()`` inside
     such a test is a fresh run, checked on its own.
     """
-    from pytest_resources._run import RunContext
+    from pytest_resources._run import RunContext, Settings
 
-    context = RunContext()
+    context = RunContext(
+        Settings(
+            leak_audit=pytestconfig.getini("resources_leak_audit"),
+            check_secrets=pytestconfig.getini("resources_check_secrets"),
+        )
+    )
     context.warm_up()
     yield context
     context.close()
@@ -58,7 +98,10 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
         yield
         return
     context: RunContext = request.getfixturevalue("run_context")
-    test_runs = context.begin_test(item.nodeid)
+    settings = context.settings
+    if item.get_closest_marker("no_leak_audit") is not None:
+        settings = dataclasses.replace(settings, leak_audit=False)
+    test_runs = context.begin_test(item.nodeid, settings)
     item.stash[_TEST_RUNS] = test_runs
     try:
         if marks:
@@ -66,9 +109,8 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
         yield
         # The call phase closes the marked run; this catches the case where it never ran.
         _close_marked_run(item, None)
-        unreported = [v for v in test_runs.violations if not test_runs.is_reported(v)]
-        if unreported:
-            _raise_end_of_test(test_runs, unreported)
+        if test_runs.unreported():
+            _raise_end_of_test(test_runs, test_runs.unreported())
     finally:
         context.end_test()
 
@@ -80,7 +122,7 @@ def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[A
     from pytest_resources._run import OpenResources
 
     try:
-        named = resources_from_marks(marks)
+        named, unaudited = resources_from_marks(marks)
     except ResourceUsageError as error:
         usage_error = str(error)
     else:
@@ -89,7 +131,15 @@ def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[A
         pytest.fail(usage_error, pytrace=False)
     path, lineno, _ = item.reportinfo()
     location = Location(str(path), (lineno or 0) + 1)
-    opened = OpenResources(test_runs.default_run, named, location=location, raise_on_exit=False)
+    settings = test_runs.settings
+    opened = OpenResources(
+        test_runs.default_run,
+        named,
+        location=location,
+        raise_on_exit=False,
+        unaudited=unaudited if settings.leak_audit else frozenset(named),
+        check_secrets=settings.check_secrets,
+    )
     item.stash[_MARKED_VALUES] = opened.__enter__()
     item.stash[_MARKED_RUN] = opened
 
@@ -105,17 +155,19 @@ def _close_marked_run(item: pytest.Item, error: BaseException | None) -> None:
         opened.__exit__(type(error), error, error.__traceback__)
 
 
-def _raise_end_of_test(test_runs: TestRuns, violations: list[Any]) -> None:
+def _raise_end_of_test(test_runs: TestRuns, problems: list[Problems]) -> None:
     __tracebackhide__ = True
-    error = LifecycleError(test_runs.report(violations, limit=_REPORTED_VIOLATIONS))
+    from pytest_resources._run import report_problems
+
+    error = report_problems(problems, limit=_REPORTED_RUNS)
     error.__pytest_resources_plain__ = True  # type: ignore[attr-defined]
-    test_runs.mark_reported(violations)
+    test_runs.mark_reported(problems)
     raise error
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """Close the marked run as the test body ends, and fail the test for any broken rule."""
+    """Close the marked run as the test body ends; fail the test for anything its runs broke."""
     test_runs = item.stash.get(_TEST_RUNS, None)
     if test_runs is None:
         return (yield)
@@ -123,23 +175,19 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         result = yield
     except BaseException as error:
         _close_marked_run(item, error)
-        unreported = [v for v in test_runs.violations if not test_runs.is_reported(v)]
-        shown = [v for v in unreported if test_runs.shown_by(v, error)]
-        test_runs.mark_reported(shown)
-        unreported = [v for v in unreported if v not in shown]
+        test_runs.mark_reported([p for p in test_runs.unreported() if test_runs.shown_by(p, error)])
+        unreported = test_runs.unreported()
         if unreported:
-            # The test's own failure stays the headline; the lifecycle report goes beside it.
-            item.add_report_section(
-                "call",
-                "resource lifecycle",
-                test_runs.report(unreported, limit=_REPORTED_VIOLATIONS),
-            )
+            from pytest_resources._run import report_problems
+
+            # The test's own failure stays the headline; the report goes beside it.
+            report = report_problems(unreported, limit=_REPORTED_RUNS)
+            item.add_report_section("call", "resource lifecycle", str(report))
             test_runs.mark_reported(unreported)
         raise
     _close_marked_run(item, None)
-    unreported = [v for v in test_runs.violations if not test_runs.is_reported(v)]
-    if unreported:
-        _raise_end_of_test(test_runs, unreported)
+    if test_runs.unreported():
+        _raise_end_of_test(test_runs, test_runs.unreported())
     return result
 
 
