@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_resources._errors import LifecycleError, PrivateStateLeak, ResourceUsageError
 
 if TYPE_CHECKING:
+    from pytest_resources._faults import AuditSummary, Fault, InjectedFault, faults
     from pytest_resources._leak_audit import assert_no_private_leaks
     from pytest_resources._recording import Event
     from pytest_resources._run import Lifecycle, Run, RunContext
@@ -24,7 +25,10 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "AuditSummary",
     "Event",
+    "Fault",
+    "InjectedFault",
     "Lifecycle",
     "LifecycleError",
     "PrivateStateLeak",
@@ -33,6 +37,7 @@ __all__ = [
     "RunContext",
     "assert_no_private_leaks",
     "env_applied",
+    "faults",
     "register_resource_strategies",
     "resource_configs",
     "resource_configs_with_env",
@@ -40,6 +45,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    "AuditSummary": "pytest_resources._faults",
+    "Fault": "pytest_resources._faults",
+    "InjectedFault": "pytest_resources._faults",
+    "faults": "pytest_resources._faults",
     "Event": "pytest_resources._recording",
     "Lifecycle": "pytest_resources._run",
     "Run": "pytest_resources._run",

@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import dagster
 from dagster._config.pythonic_config.resource import (
@@ -108,6 +108,8 @@ class Recording:
     live_copies: list[tuple[str, Any]] = field(default_factory=list)
     # Called with (key, live copy) as soon as a resource is set up, while it holds its state.
     on_ready: list[Callable[[str, Any], None]] = field(default_factory=list)
+    # A failure to inject into the hooks (pytest_resources._faults), or None.
+    fault: FaultPoint | None = None
     _by_object_id: dict[int, RegisteredResource] = field(default_factory=dict)
     _keep_alive: list[Any] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -196,6 +198,14 @@ class Recording:
             listener(key, live_copy)
 
 
+class FaultPoint(Protocol):
+    def fire_at(self, hook: str, key: str) -> None:
+        """Raise the injected failure if ``hook`` of the resource ``key`` is where it goes."""
+
+    def is_injected(self, error: BaseException | None) -> bool:
+        """Whether ``error`` is (or was caused by) the injected failure."""
+
+
 @dataclass(frozen=True)
 class _Tag:
     recording: Recording
@@ -243,6 +253,7 @@ import pluggy  # noqa: E402
 import pytest  # noqa: E402
 
 _PACKAGE_DIRECTORY = os.path.dirname(__file__) + os.sep
+_PLUGIN_FILE = os.path.join(_PACKAGE_DIRECTORY, "plugin.py")
 
 _SKIPPED_DIRECTORIES = tuple(
     os.path.dirname(module_file) + os.sep
@@ -267,8 +278,7 @@ def _caller_location(frame: FrameType | None) -> Location | None:
     while frame is not None:
         filename = frame.f_code.co_filename
         if filename.startswith(_PACKAGE_DIRECTORY):
-            opener_file = frame.f_back.f_code.co_filename if frame.f_back else ""
-            if opener_file.startswith(_PACKAGE_DIRECTORY) and opener_file != filename:
+            if filename == _PLUGIN_FILE:
                 return None
         elif not filename.startswith(_SKIPPED_DIRECTORIES) and not filename.startswith("<"):
             return Location(filename, frame.f_lineno)
@@ -291,6 +301,25 @@ def format_user_traceback(exception: BaseException) -> list[str]:
 # --- the recording subclass ------------------------------------------------------------------
 
 _T = TypeVar("_T")
+
+
+def _with_fault(tag: _Tag, hook: str, method: Callable[..., _T]) -> Callable[..., _T]:
+    """``method`` with the recording's injected failure: before setup and create_resource run,
+    after teardown ran (so that what setup acquired is still released)."""
+    fault = tag.recording.fault
+    if fault is None:
+        return method
+
+    def call(*args: Any) -> _T:
+        __tracebackhide__ = True
+        if hook != TEARDOWN:
+            fault.fire_at(hook, tag.resource.key)
+        result = method(*args)
+        if hook == TEARDOWN:
+            fault.fire_at(hook, tag.resource.key)
+        return result
+
+    return call
 
 
 def _recorded_call(
@@ -377,19 +406,22 @@ def _recording_class(cls: type[Any]) -> type[Any]:
         __tracebackhide__ = True
         tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
         location = _caller_location(sys._getframe(1))
-        _recorded_call(tag, SETUP, location, cls.setup_for_execution, self, context)
+        setup = _with_fault(tag, SETUP, cls.setup_for_execution)
+        _recorded_call(tag, SETUP, location, setup, self, context)
 
     def teardown_after_execution(self: Any, context: Any) -> None:
         __tracebackhide__ = True
         tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
         location = _caller_location(sys._getframe(1))
-        _recorded_call(tag, TEARDOWN, location, cls.teardown_after_execution, self, context)
+        teardown = _with_fault(tag, TEARDOWN, cls.teardown_after_execution)
+        _recorded_call(tag, TEARDOWN, location, teardown, self, context)
 
     def create_resource(self: Any, context: Any) -> Any:
         __tracebackhide__ = True
         tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
         location = _caller_location(sys._getframe(1))
-        value = _recorded_call(tag, CREATE, location, cls.create_resource, self, context)
+        create = _with_fault(tag, CREATE, cls.create_resource)
+        value = _recorded_call(tag, CREATE, location, create, self, context)
         if not cls._is_cm_resource_cls():
             # Dagster's plain path: setup, create, and no teardown ever; this is the live state.
             tag.recording.resource_ready(tag.resource.key, self)

@@ -12,11 +12,11 @@ import contextlib
 import inspect
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import TracebackType
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import dagster
 from dagster._config.pythonic_config.resource import (
@@ -42,11 +42,15 @@ from pytest_resources._recording import (
     YIELD_ENTER,
     YIELD_EXIT,
     Event,
+    FaultPoint,
     Location,
     Recording,
     recording_active,
 )
 from pytest_resources._rules import Violation, check_recording, format_violations
+
+if TYPE_CHECKING:
+    from pytest_resources._faults import AuditSummary, Fault
 
 Finding: TypeAlias = Leak | SecretExposure
 
@@ -230,6 +234,23 @@ class Run:
             check_secrets=settings.check_secrets if check_secrets is None else check_secrets,
         )
 
+    def check(
+        self,
+        resource: Any,
+        /,
+        *,
+        fault: Fault | None = None,
+        key: str | None = None,
+        use: Callable[[Any], object] | None = None,
+    ) -> Lifecycle:
+        """Open ``resource`` in this run with ``fault`` injected (see :func:`faults`), call
+        ``use(live_value)`` inside, and assert every lifecycle rule and the leak audit. The
+        injected failure is expected and swallowed; anything else fails."""
+        __tracebackhide__ = True
+        from pytest_resources._faults import check_resource
+
+        return check_resource(self, resource, fault=fault, key=key, use=use)
+
 
 class OpenResources:
     """One initialization of a run's resources, as a context manager.
@@ -250,6 +271,7 @@ class OpenResources:
         raise_on_exit: bool = True,
         unaudited: frozenset[str] = frozenset(),
         check_secrets: bool = False,
+        fault: FaultPoint | None = None,
     ) -> None:
         self._run = run
         self._named = named
@@ -263,7 +285,8 @@ class OpenResources:
         self._unaudited = unaudited
         self._check_secrets = check_secrets
         self._leaks: list[Finding] = []
-        self.recording = Recording(run.run_id, fallback_location=location)
+        self.recording = Recording(run.run_id, fallback_location=location, fault=fault)
+        self.problems = Problems()
         if check and len(unaudited) < len(named):
             self.recording.on_ready.append(self._audit_after_setup)
         self._stack = contextlib.ExitStack()
@@ -347,6 +370,7 @@ class OpenResources:
                 if self._audited(key):
                     self._audit(key, live_copy, "after teardown")
         problems = self._run.owner.add(self.recording, self._leaks, check=self._check)
+        self.problems = problems
         if problems and error is not None and hasattr(error, "add_note"):
             error.add_note(problems.report())
             self._run.owner.noted[id(problems)] = error
@@ -417,6 +441,7 @@ class TestRuns:
     reported: set[int] = field(default_factory=set)
     # id of problems -> the exception that carries them as a note (Python 3.11+).
     noted: dict[int, BaseException] = field(default_factory=dict)
+    audits: list[AuditSummary] = field(default_factory=list)
 
     @cached_property
     def default_run(self) -> Run:
@@ -442,7 +467,14 @@ class TestRuns:
     def add(self, recording: Recording, leaks: list[Finding], *, check: bool) -> Problems:
         if not check:
             return Problems()
-        problems = Problems(tuple(check_recording(recording)), tuple(leaks))
+        fault = recording.fault
+        violations = tuple(
+            violation
+            for violation in check_recording(recording)
+            # An injected teardown failure is the test's doing, not the resource's.
+            if fault is None or not fault.is_injected(violation.exception)
+        )
+        problems = Problems(violations, tuple(leaks))
         if problems:
             self.problems.append(problems)
         return problems
@@ -533,6 +565,41 @@ class RunContext:
     def run(self) -> Iterator[Run]:
         """Start a fresh run: a new run id and its own records."""
         yield self._current.new_run()
+
+    def check(
+        self,
+        resource: Any,
+        /,
+        *,
+        fault: Fault | None = None,
+        key: str | None = None,
+        use: Callable[[Any], object] | None = None,
+    ) -> Lifecycle:
+        """:meth:`Run.check` in a fresh run: one hypothesis example, checked on its own."""
+        __tracebackhide__ = True
+        with self.run() as run:
+            return run.check(resource, fault=fault, key=key, use=use)
+
+    def audit(
+        self,
+        resource_class: type[Any],
+        /,
+        *,
+        max_examples: int = 50,
+        use: Callable[[Any], object] | None = None,
+        **overrides: Any,
+    ) -> AuditSummary:
+        """Generated configs (``overrides`` as for :func:`resource_configs`) x injected faults,
+        each in a fresh run, against every rule and the leak audit; a broken one fails with
+        hypothesis' minimal example. What to add first to an existing code base."""
+        __tracebackhide__ = True
+        from pytest_resources._faults import audit_resource_class
+
+        summary = audit_resource_class(
+            self, resource_class, max_examples=max_examples, use=use, overrides=overrides
+        )
+        self._current.audits.append(summary)
+        return summary
 
     def lifecycle(self, key_or_class: str | type[Any]) -> Lifecycle:
         """What was recorded for a resource key or class in all of this test's runs."""
