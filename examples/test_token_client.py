@@ -31,11 +31,16 @@ class MyClientResource(dg.ConfigurableResource):
         return [self.username]
 
 
+# --8<-- [start:marked]
 @pytest.mark.resource(MyClientResource, username="alice", password="pw")
 def test_users(resource: MyClientResource) -> None:
     assert resource.get_all_users() == ["alice"]
 
 
+# --8<-- [end:marked]
+
+
+# --8<-- [start:by-hand]
 def test_token_fetched_once_per_run(run_context) -> None:  # type: ignore[no-untyped-def]
     TOKEN_REQUESTS.clear()
     with run_context.open(MyClientResource(username="a", password="b")) as client:
@@ -43,3 +48,6 @@ def test_token_fetched_once_per_run(run_context) -> None:  # type: ignore[no-unt
         client.get_all_users()
     assert TOKEN_REQUESTS == ["a"]
     assert run_context.lifecycle(MyClientResource).teardown_calls == 1
+
+
+# --8<-- [end:by-hand]

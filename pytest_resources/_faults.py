@@ -135,7 +135,8 @@ def _not_applicable(fault: _ArmedFault, why: str) -> None:
     if hypothesis.currently_in_test_context():
         hypothesis.reject()
     raise ResourceUsageError(
-        f"run_context.check(): Fault(where={fault.where!r}) does not apply to {fault.target!r}: {why}."
+        f"run_context.check(): Fault(where={fault.where!r}) does not apply to "
+        f"{fault.target!r}: {why}."
     )
 
 

@@ -102,7 +102,9 @@ def test_check(run_context):
     run_context.check(Client(username="a", inner=Inner()), fault=Fault({where!r}))
     # Whatever failed where, the nested resource was torn down if it was set up.
     inner = run_context.lifecycle("client.inner")
-    set_up = [e for e in inner.events if e.hook == "setup_for_execution" and e.outcome == "returned"]
+    set_up = [
+        e for e in inner.events if e.hook == "setup_for_execution" and e.outcome == "returned"
+    ]
     assert inner.teardown_calls == len(set_up)
 """
     )
@@ -166,7 +168,8 @@ def test_rejected_inside_hypothesis(run_context, fault):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "E*ResourceUsageError: run_context.check(): Fault(where='nested_setup') does not apply to "
+            "E*ResourceUsageError: run_context.check(): Fault(where='nested_setup') does not "
+            "apply to "
             "'inner': it has no nested resources."
         ]
     )
