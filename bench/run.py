@@ -6,6 +6,8 @@ One full lifecycle (open, use, close) of a resource with ``setup_for_execution``
 * ``open``      ``run_context.open(res, leak_audit=False)``: recording and the rule checks;
 * ``audited``   ``run_context.open(res)``: the same plus the private-state leak audit (on by
                 default), audited after setup and after teardown;
+* ``released``  ``run_context.open(res, leak_audit=False, release_check=True)``: ``open`` plus
+                the opt-in release check (open fds, threads, child processes);
 * ``shared``    ``dagster.build_resources({"r": res}, instance=shared)``: the floor, Dagster alone
                 on the same shared ephemeral instance ``open`` uses;
 * ``defaults``  ``dagster.build_resources({"r": res})``: what a hand-written test pays without
@@ -43,7 +45,7 @@ from pydantic import PrivateAttr
 from pytest_resources._recording import SETUP, TEARDOWN
 from pytest_resources._run import RunContext
 
-VARIANTS = ("open", "audited", "shared", "defaults")
+VARIANTS = ("open", "audited", "released", "shared", "defaults")
 # open / shared at most this: what recording and the rule checks may add on top of Dagster.
 TARGET_OPEN_OVER_SHARED = 1.5
 # defaults / open at least this: what the shared instance saves a test over Dagster's defaults.
@@ -142,6 +144,9 @@ class Bench:
         elif variant == "audited":
             with self.ctx.open(res) as live:
                 use(live)
+        elif variant == "released":
+            with self.ctx.open(res, leak_audit=False, release_check=True) as live:
+                use(live)
         elif variant == "shared":
             with dagster.build_resources({"r": res}, instance=self.shared_instance) as built:
                 use(built.r)
@@ -171,7 +176,11 @@ def time_block(
     times = []
     clock = time.perf_counter_ns
     for _ in range(n):
-        if variant in ("open", "audited"):  # outside the clock: records are not the cost measured
+        if variant in (
+            "open",
+            "audited",
+            "released",
+        ):  # outside the clock: records are not the cost measured
             if bench.calls_in_test >= CALLS_PER_TEST:
                 bench.fresh_test()
             bench.calls_in_test += 1
@@ -188,6 +197,7 @@ def run_scenario(bench: Bench, name: str, args: argparse.Namespace) -> dict[str,
     iterations = {
         "open": args.iterations,
         "audited": args.iterations,
+        "released": args.iterations,
         "shared": args.iterations,
         "defaults": args.defaults,
     }
@@ -241,6 +251,7 @@ def run_scenario(bench: Bench, name: str, args: argparse.Namespace) -> dict[str,
         "open_overhead_ms": med["open"] - med["shared"],
         "audited_over_shared": med["audited"] / med["shared"],
         "leak_audit_ms": med["audited"] - med["open"],
+        "release_check_ms": med["released"] - med["open"],
     }
     return result
 
@@ -307,6 +318,7 @@ def print_report(env: dict[str, Any], params: dict[str, Any], results: dict[str,
             f"  audited / shared  = {r['audited_over_shared']:6.2f}x  (report only)"
             f"   the leak audit adds {r['leak_audit_ms']:+.3f} ms/call"
         )
+        print(f"  release check     (report only)   adds {r['release_check_ms']:+.3f} ms/call")
 
 
 def main(argv: list[str] | None = None) -> int:

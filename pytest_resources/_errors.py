@@ -13,3 +13,7 @@ class PrivateStateLeak(AssertionError):
 
 class ResourceUsageError(Exception):
     """``@pytest.mark.resource`` or ``run_context.open`` was given something it cannot use."""
+
+
+class ReleaseCheckUnavailable(UserWarning):
+    """The release check was asked for on a platform where it cannot look (no /proc)."""

@@ -168,8 +168,6 @@ def check_resource(
         run,
         to_open,
         fault=armed,
-        unaudited=frozenset() if run.owner.settings.leak_audit else frozenset(named),
-        check_secrets=run.owner.settings.check_secrets,
     )
     try:
         with opened as values:

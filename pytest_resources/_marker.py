@@ -21,6 +21,7 @@ class ResourceMarkOptions:
 
     key: str | None = None
     leak_audit: bool = True
+    release_check: bool = False
 
 
 def _resource(resource: Any, /, **config_or_options: Any) -> tuple[Any, dict[str, Any]]:
@@ -64,11 +65,20 @@ def _one_resource(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, R
     )
 
 
-def resources_from_marks(marks: Iterable[Any]) -> tuple[dict[str, Any], frozenset[str]]:
-    """Key to resource for every ``resource`` mark, outermost level (module) first, and the keys
-    whose leak audit is off."""
+@dataclass(frozen=True)
+class MarkedResources:
+    """What the ``resource`` marks of one test ask for."""
+
+    named: dict[str, Any]
+    unaudited: frozenset[str]  # keys whose leak audit is off
+    release_check: bool  # any mark asked for the release check of the run
+
+
+def resources_from_marks(marks: Iterable[Any]) -> MarkedResources:
+    """Every ``resource`` mark of a test, outermost level (module) first."""
     named: dict[str, Any] = {}
     unaudited: set[str] = set()
+    release_check = False
     for mark in reversed(list(marks)):
         try:
             instance, options = _one_resource(mark.args, dict(mark.kwargs))
@@ -84,4 +94,5 @@ def resources_from_marks(marks: Iterable[Any]) -> tuple[dict[str, Any], frozense
         named[key] = instance
         if not options.leak_audit:
             unaudited.add(key)
-    return named, frozenset(unaudited)
+        release_check = release_check or options.release_check
+    return MarkedResources(named, frozenset(unaudited), release_check)

@@ -110,6 +110,8 @@ class Recording:
     on_ready: list[Callable[[str, Any], None]] = field(default_factory=list)
     # A failure to inject into the hooks (pytest_resources._faults), or None.
     fault: FaultPoint | None = None
+    # Told around every setup, to learn what each resource's setup opened (_release_check).
+    setup_observer: SetupObserver | None = None
     _by_object_id: dict[int, RegisteredResource] = field(default_factory=dict)
     _keep_alive: list[Any] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -192,10 +194,28 @@ class Recording:
                 )
             )
 
+    @contextlib.contextmanager
+    def setting_up(self, key: str) -> Iterator[None]:
+        observer = self.setup_observer
+        if observer is None:
+            yield
+            return
+        observer.before_setup(key)
+        try:
+            yield
+        finally:
+            observer.after_setup(key)
+
     def resource_ready(self, key: str, live_copy: Any) -> None:
         self.live_copies.append((key, live_copy))
         for listener in self.on_ready:
             listener(key, live_copy)
+
+
+class SetupObserver(Protocol):
+    def before_setup(self, key: str) -> None: ...
+
+    def after_setup(self, key: str) -> None: ...
 
 
 class FaultPoint(Protocol):
@@ -346,7 +366,8 @@ class _RecordedContextManager:
 
     def __enter__(self) -> Any:
         __tracebackhide__ = True
-        value = _recorded_call(self._tag, YIELD_ENTER, self._location, self._wrapped.__enter__)
+        with self._tag.recording.setting_up(self._tag.resource.key):
+            value = _recorded_call(self._tag, YIELD_ENTER, self._location, self._wrapped.__enter__)
         self._tag.recording.resource_ready(self._tag.resource.key, self._live_copy)
         return value
 
@@ -368,7 +389,8 @@ class _RecordedAsyncContextManager(_RecordedContextManager):
     async def __aenter__(self) -> Any:
         __tracebackhide__ = True
         try:
-            value = await self._wrapped.__aenter__()
+            with self._tag.recording.setting_up(self._tag.resource.key):
+                value = await self._wrapped.__aenter__()
         except BaseException as exc:
             self._tag.recording.record(self._tag, YIELD_ENTER, "raised", exc, self._location)
             raise
@@ -407,7 +429,8 @@ def _recording_class(cls: type[Any]) -> type[Any]:
         tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
         location = _caller_location(sys._getframe(1))
         setup = _with_fault(tag, SETUP, cls.setup_for_execution)
-        _recorded_call(tag, SETUP, location, setup, self, context)
+        with tag.recording.setting_up(tag.resource.key):
+            _recorded_call(tag, SETUP, location, setup, self, context)
 
     def teardown_after_execution(self: Any, context: Any) -> None:
         __tracebackhide__ = True
@@ -421,7 +444,8 @@ def _recording_class(cls: type[Any]) -> type[Any]:
         tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
         location = _caller_location(sys._getframe(1))
         create = _with_fault(tag, CREATE, cls.create_resource)
-        value = _recorded_call(tag, CREATE, location, create, self, context)
+        with tag.recording.setting_up(tag.resource.key):
+            value = _recorded_call(tag, CREATE, location, create, self, context)
         if not cls._is_cm_resource_cls():
             # Dagster's plain path: setup, create, and no teardown ever; this is the live state.
             tag.recording.resource_ready(tag.resource.key, self)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import re
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,7 +29,12 @@ from dagster._core.definitions.scoped_resources_builder import ScopedResourcesBu
 from dagster._core.execution.context.init import InitResourceContext
 from dagster._core.storage.dagster_run import DagsterRun
 
-from pytest_resources._errors import LifecycleError, PrivateStateLeak, ResourceUsageError
+from pytest_resources._errors import (
+    LifecycleError,
+    PrivateStateLeak,
+    ReleaseCheckUnavailable,
+    ResourceUsageError,
+)
 from pytest_resources._leak_audit import (
     Leak,
     SecretExposure,
@@ -46,6 +53,18 @@ from pytest_resources._recording import (
     Location,
     Recording,
     recording_active,
+)
+from pytest_resources._release_check import (
+    DEFAULT_ALLOW,
+    AllowList,
+    Attributor,
+    Leftover,
+    collect_resource_warnings,
+    format_leftovers,
+    release_check_available,
+    take_snapshot,
+    unavailable_reason,
+    wait_for_release,
 )
 from pytest_resources._rules import Violation, check_recording, format_violations
 
@@ -208,6 +227,7 @@ class Run:
         check: bool = True,
         leak_audit: bool | None = None,
         check_secrets: bool | None = None,
+        release_check: bool | None = None,
     ) -> OpenResources:
         """Initialize resources the way a run does; the context manager yields the live value(s).
 
@@ -217,21 +237,21 @@ class Run:
         rules are checked; with ``check=False`` they are recorded but not enforced.
 
         The private-state leak audit runs on each live copy after setup and after teardown;
-        ``leak_audit=False`` skips it, ``check_secrets=True`` adds the secrets check. Both
-        default to the test's and the project's settings.
+        ``leak_audit=False`` skips it, ``check_secrets=True`` adds the secrets check, and
+        ``release_check=True`` fails for files, sockets, threads and processes left open after
+        teardown. All three default to the test's and the project's settings.
         """
         __tracebackhide__ = True
         named = as_named_resources(resources, key, what="run_context.open()")
-        settings = self.owner.settings
-        audit = settings.leak_audit if leak_audit is None else leak_audit
         return OpenResources(
             self,
             named,
             resource_config=resource_config,
             check=check,
             single=not isinstance(resources, Mapping),
-            unaudited=frozenset() if audit else frozenset(named),
-            check_secrets=settings.check_secrets if check_secrets is None else check_secrets,
+            settings=self.owner.settings.overridden(
+                leak_audit=leak_audit, check_secrets=check_secrets, release_check=release_check
+            ),
         )
 
     def check(
@@ -269,8 +289,8 @@ class OpenResources:
         single: bool = False,
         location: Location | None = None,
         raise_on_exit: bool = True,
+        settings: Settings | None = None,
         unaudited: frozenset[str] = frozenset(),
-        check_secrets: bool = False,
         fault: FaultPoint | None = None,
     ) -> None:
         self._run = run
@@ -281,13 +301,14 @@ class OpenResources:
         self._check = check
         self._single = single
         self._raise_on_exit = raise_on_exit
+        self._settings = settings = settings or run.owner.settings
         # Keys whose audit was switched off; nested resources follow their top-level key.
-        self._unaudited = unaudited
-        self._check_secrets = check_secrets
+        self._unaudited = unaudited if settings.leak_audit else frozenset(named)
         self._leaks: list[Finding] = []
+        self._release: _ReleaseWatch | None = None
         self.recording = Recording(run.run_id, fallback_location=location, fault=fault)
         self.problems = Problems()
-        if check and len(unaudited) < len(named):
+        if check and len(self._unaudited) < len(named):
             self.recording.on_ready.append(self._audit_after_setup)
         self._stack = contextlib.ExitStack()
 
@@ -297,6 +318,11 @@ class OpenResources:
         self.recording.register(self._named)
         run.recordings.append(self.recording)
         run.owner.recordings.append(self.recording)
+        if self._check and self._settings.release_check:
+            # Before anything of the run exists: the event loop below is the run's too.
+            self._release = _ReleaseWatch.start(self._settings.release_allow)
+            if self._release is not None:
+                self.recording.setup_observer = self._release.attributor
         extra: dict[str, Any] = {}
         if _BUILD_RESOURCES_TAKES_EVENT_LOOP:
             loop = asyncio.new_event_loop()
@@ -353,7 +379,7 @@ class OpenResources:
                 audit_user_instance=when == "after teardown",
             )
         )
-        if self._check_secrets:
+        if self._settings.check_secrets:
             self._leaks.extend(
                 find_secret_exposures(live_copy, key=key, when=when, user_instance=user_instance)
             )
@@ -369,7 +395,8 @@ class OpenResources:
             for key, live_copy in self.recording.live_copies:
                 if self._audited(key):
                     self._audit(key, live_copy, "after teardown")
-        problems = self._run.owner.add(self.recording, self._leaks, check=self._check)
+        left_open = self._release.finish() if self._release is not None else []
+        problems = self._run.owner.add(self.recording, self._leaks, left_open, check=self._check)
         self.problems = problems
         if problems and error is not None and hasattr(error, "add_note"):
             error.add_note(problems.report())
@@ -383,21 +410,26 @@ class Problems:
 
     violations: tuple[Violation, ...] = ()
     leaks: tuple[Finding, ...] = ()
+    left_open: tuple[Leftover, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.violations or self.leaks)
+        return bool(self.violations or self.leaks or self.left_open)
 
     def report(self) -> str:
         parts = []
         if self.violations:
             parts.append(format_violations(self.violations))
+        if self.left_open:
+            parts.append(format_leftovers(self.left_open))
         if self.leaks:
             parts.append(format_leak_report(self.leaks))
         return "\n\n".join(parts)
 
     def error(self) -> AssertionError:
-        """A broken rule is a LifecycleError; leaks alone are a PrivateStateLeak."""
-        return (LifecycleError if self.violations else PrivateStateLeak)(self.report())
+        """A broken rule or something left open is a LifecycleError; leaks alone are a
+        PrivateStateLeak."""
+        lifecycle = self.violations or self.left_open
+        return (LifecycleError if lifecycle else PrivateStateLeak)(self.report())
 
 
 def report_problems(problems: list[Problems], *, limit: int) -> AssertionError:
@@ -407,6 +439,7 @@ def report_problems(problems: list[Problems], *, limit: int) -> AssertionError:
     merged = Problems(
         tuple(v for p in shown for v in p.violations),
         tuple(leak for p in shown for leak in p.leaks),
+        tuple(item for p in shown for item in p.left_open),
     )
     error = merged.error()
     if len(problems) > limit:
@@ -423,6 +456,38 @@ class Settings:
 
     leak_audit: bool = True
     check_secrets: bool = False
+    release_check: bool = False
+    release_allow: AllowList = DEFAULT_ALLOW
+
+    def overridden(self, **choices: bool | None) -> Settings:
+        """A copy with the choices that were made (not None)."""
+        made: dict[str, Any] = {name: value for name, value in choices.items() if value is not None}
+        return dataclasses.replace(self, **made)
+
+
+class _ReleaseWatch:
+    """What the process holds before a run opens its resources, to compare after teardown."""
+
+    def __init__(self, allow: AllowList) -> None:
+        self.allow = allow
+        self.attributor = Attributor()
+        self._warnings = collect_resource_warnings(collect_garbage=False)
+        self._found_warnings = self._warnings.__enter__()
+        self._before = take_snapshot()
+
+    @classmethod
+    def start(cls, allow: AllowList) -> _ReleaseWatch | None:
+        if not release_check_available():
+            warnings.warn(
+                ReleaseCheckUnavailable(f"pytest-resources: {unavailable_reason()}"), stacklevel=4
+            )
+            return None
+        return cls(allow)
+
+    def finish(self) -> list[Leftover]:
+        left_open = self.attributor.attribute(wait_for_release(self._before, allow=self.allow))
+        self._warnings.__exit__(None, None, None)
+        return [*left_open, *self._found_warnings]
 
 
 @dataclass
@@ -464,7 +529,14 @@ class TestRuns:
     def mark_reported(self, problems: list[Problems]) -> None:
         self.reported.update(map(id, problems))
 
-    def add(self, recording: Recording, leaks: list[Finding], *, check: bool) -> Problems:
+    def add(
+        self,
+        recording: Recording,
+        leaks: list[Finding],
+        left_open: list[Leftover],
+        *,
+        check: bool,
+    ) -> Problems:
         if not check:
             return Problems()
         fault = recording.fault
@@ -474,7 +546,7 @@ class TestRuns:
             # An injected teardown failure is the test's doing, not the resource's.
             if fault is None or not fault.is_injected(violation.exception)
         )
-        problems = Problems(violations, tuple(leaks))
+        problems = Problems(violations, tuple(leaks), tuple(left_open))
         if problems:
             self.problems.append(problems)
         return problems
@@ -549,6 +621,7 @@ class RunContext:
         check: bool = True,
         leak_audit: bool | None = None,
         check_secrets: bool | None = None,
+        release_check: bool | None = None,
     ) -> OpenResources:
         """Open resources in the test's default run; see :meth:`Run.open`."""
         __tracebackhide__ = True
@@ -559,6 +632,7 @@ class RunContext:
             check=check,
             leak_audit=leak_audit,
             check_secrets=check_secrets,
+            release_check=release_check,
         )
 
     @contextlib.contextmanager

@@ -6,7 +6,6 @@ Dagster, so dagster and hypothesis are imported only once a test uses a fixture 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,13 @@ import pytest
 from pytest_resources._errors import ResourceUsageError
 
 if TYPE_CHECKING:
-    from pytest_resources._run import OpenResources, Problems, RunContext, TestRuns  # noqa: F401
+    from pytest_resources._run import (  # noqa: F401
+        OpenResources,
+        Problems,
+        RunContext,
+        Settings,
+        TestRuns,
+    )
 
 _TEST_RUNS = pytest.StashKey["TestRuns"]()
 _MARKED_RUN = pytest.StashKey["OpenResources"]()
@@ -39,6 +44,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="pytest-resources: why the project switched the leak audit off (shown in the header).",
     )
     parser.addini(
+        "resources_release_check",
+        type="bool",
+        default=False,
+        help="pytest-resources: fail when files, sockets, threads or child processes are left "
+        "open after a run's teardown (default: false).",
+    )
+    parser.addini(
+        "resources_release_allow",
+        type="linelist",
+        default=[],
+        help="pytest-resources: what the release check may find left open: fnmatch patterns of "
+        "paths or socket addresses, or 'thread:NAME-PATTERN'.",
+    )
+    parser.addini(
         "resources_check_secrets",
         type="bool",
         default=False,
@@ -57,16 +76,45 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
+        "release_check: fail this test when its runs leave files, sockets, threads or child "
+        "processes open after teardown.",
+    )
+    config.addinivalue_line(
+        "markers",
         "no_leak_audit(reason): do not audit this test's resources for private state in their "
         "serialized config.",
     )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    if config.getini("resources_leak_audit"):
-        return []
-    reason = config.getini("resources_leak_audit_reason") or "no reason given"
-    return [f"pytest-resources: private-state leak audit off for this project ({reason})"]
+    lines = []
+    if not config.getini("resources_leak_audit"):
+        reason = config.getini("resources_leak_audit_reason") or "no reason given"
+        lines.append(f"pytest-resources: private-state leak audit off for this project ({reason})")
+    if config.getini("resources_release_check"):
+        from pytest_resources._release_check import unavailable_reason
+
+        unavailable = unavailable_reason()
+        state = f"unavailable: {unavailable}" if unavailable else "on"
+        lines.append(f"pytest-resources: release check {state}")
+    return lines
+
+
+def _settings_from(config: pytest.Config) -> Settings:
+    from pytest_resources._release_check import DEFAULT_ALLOW
+    from pytest_resources._run import Settings
+
+    allowed: list[str] = config.getini("resources_release_allow")
+    threads = [
+        pattern.removeprefix("thread:") for pattern in allowed if pattern.startswith("thread:")
+    ]
+    paths = [pattern for pattern in allowed if not pattern.startswith("thread:")]
+    return Settings(
+        leak_audit=config.getini("resources_leak_audit"),
+        check_secrets=config.getini("resources_check_secrets"),
+        release_check=config.getini("resources_release_check"),
+        release_allow=DEFAULT_ALLOW.extend(paths=paths, thread_names=threads),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -76,14 +124,9 @@ def run_context(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     Session scoped so that hypothesis' ``@given`` tests may request it; each ``run()`` inside
     such a test is a fresh run, checked on its own.
     """
-    from pytest_resources._run import RunContext, Settings
+    from pytest_resources._run import RunContext
 
-    context = RunContext(
-        Settings(
-            leak_audit=pytestconfig.getini("resources_leak_audit"),
-            check_secrets=pytestconfig.getini("resources_check_secrets"),
-        )
-    )
+    context = RunContext(_settings_from(pytestconfig))
     context.warm_up()
     yield context
     context.close()
@@ -98,9 +141,10 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
         yield
         return
     context: RunContext = request.getfixturevalue("run_context")
-    settings = context.settings
-    if item.get_closest_marker("no_leak_audit") is not None:
-        settings = dataclasses.replace(settings, leak_audit=False)
+    settings = context.settings.overridden(
+        leak_audit=False if item.get_closest_marker("no_leak_audit") else None,
+        release_check=True if item.get_closest_marker("release_check") else None,
+    )
     test_runs = context.begin_test(item.nodeid, settings)
     item.stash[_TEST_RUNS] = test_runs
     try:
@@ -122,7 +166,7 @@ def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[A
     from pytest_resources._run import OpenResources
 
     try:
-        named, unaudited = resources_from_marks(marks)
+        marked = resources_from_marks(marks)
     except ResourceUsageError as error:
         usage_error = str(error)
     else:
@@ -131,14 +175,13 @@ def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[A
         pytest.fail(usage_error, pytrace=False)
     path, lineno, _ = item.reportinfo()
     location = Location(str(path), (lineno or 0) + 1)
-    settings = test_runs.settings
     opened = OpenResources(
         test_runs.default_run,
-        named,
+        marked.named,
         location=location,
         raise_on_exit=False,
-        unaudited=unaudited if settings.leak_audit else frozenset(named),
-        check_secrets=settings.check_secrets,
+        settings=test_runs.settings.overridden(release_check=marked.release_check or None),
+        unaudited=marked.unaudited,
     )
     item.stash[_MARKED_VALUES] = opened.__enter__()
     item.stash[_MARKED_RUN] = opened

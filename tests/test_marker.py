@@ -150,7 +150,8 @@ def test_marked():
         (
             "@pytest.mark.resource(Configless(), kee='x')",
             "@pytest.mark.resource unknown option kee for a resource instance; the options are: "
-            "key, leak_audit. Config goes into the constructor: Configless(field=value).",
+            "key, leak_audit, release_check. Config goes into the constructor: "
+            "Configless(field=value).",
         ),
         (
             "@pytest.mark.resource(MyClientResource, username='a')",

@@ -1,0 +1,245 @@
+"""The release check, switched on: what a run leaves open after teardown fails the test."""
+
+from __future__ import annotations
+
+import pytest
+
+RESOURCES = """
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+from contextlib import contextmanager
+
+import dagster as dg
+import pytest
+from pydantic import PrivateAttr
+
+STOP = threading.Event()
+
+
+class FileHolder(dg.ConfigurableResource):
+    path: str
+    close_it: bool = True
+    _file: object = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context):
+        self._file = open(self.path, "w")
+
+    def teardown_after_execution(self, context):
+        if self.close_it:
+            self._file.close()
+
+
+class ThreadStarter(dg.ConfigurableResource):
+    join_it: bool = True
+    _thread: object = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context):
+        STOP.clear()
+        self._thread = threading.Thread(target=STOP.wait, name="poller", daemon=True)
+        self._thread.start()
+
+    def teardown_after_execution(self, context):
+        if self.join_it:
+            STOP.set()
+            self._thread.join()
+
+
+class ProcessStarter(dg.ConfigurableResource):
+    wait_for_it: bool = True
+    _process: object = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context):
+        self._process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+
+    def teardown_after_execution(self, context):
+        if self.wait_for_it:
+            self._process.kill()
+            self._process.wait()
+
+
+class SocketClient(dg.ConfigurableResource):
+    port: int
+    close_it: bool = True
+    _socket: object = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context):
+        self._socket = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+
+    def teardown_after_execution(self, context):
+        if self.close_it:
+            self._socket.close()
+
+
+class SQLite(dg.ConfigurableResource):
+    path: str
+    close_it: bool = True
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        connection = sqlite3.connect(self.path)
+        try:
+            yield connection
+        finally:
+            if self.close_it:
+                connection.close()
+
+
+@pytest.fixture
+def server():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+@pytest.fixture(autouse=True)
+def cleanup():
+    yield
+    STOP.set()
+"""
+
+
+def test_leftovers_fail_the_test_attributed_to_their_resource(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+@pytest.mark.release_check
+def test_file(run_context, tmp_path):
+    with run_context.open(FileHolder(path=str(tmp_path / "f"), close_it=False)):
+        pass
+
+
+def test_thread(run_context):
+    with run_context.open(ThreadStarter(join_it=False), release_check=True):
+        pass
+
+
+def test_process(run_context):
+    with run_context.open(ProcessStarter(wait_for_it=False), release_check=True) as live:
+        pass
+    live._process.kill()
+    live._process.wait()
+
+
+def test_socket(run_context, server):
+    with run_context.open(SocketClient(port=server, close_it=False), release_check=True) as live:
+        pass
+    live._socket.close()
+
+
+@pytest.mark.resource(SQLite(path="db.sqlite", close_it=False), release_check=True)
+def test_sqlite(resource):
+    pass
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=5)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_file _*",
+            "E*LifecycleError: 1 thing left open after teardown:",
+            "E*opened by the setup of resource 'file_holder':",
+            "E*- file: */f (fd *)",
+            "E*How to release them:",
+            "E*- file: close files in teardown_after_execution*",
+            "*_ test_thread _*",
+            "E*opened by the setup of resource 'thread_starter':",
+            "E*- thread: 'poller' (daemon thread, native id *)",
+            "*_ test_process _*",
+            "E*opened by the setup of resource 'process_starter':",
+            "E*- process: * -c import time; time.sleep(30) (pid *, still running)",
+            "*_ test_socket _*",
+            "E*opened by the setup of resource 'socket_client':",
+            "E*- socket: tcp 127.0.0.1:* -> 127.0.0.1:* *",
+            "*_ test_sqlite _*",
+            "LifecycleError: 1 thing left open after teardown:",
+            "  opened by the setup of resource 'sq_lite':",
+        ]
+    )
+
+
+def test_released_resources_pass_and_the_check_is_opt_in(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+@pytest.mark.release_check
+def test_released(run_context, tmp_path, server):
+    with run_context.open({
+        "file": FileHolder(path=str(tmp_path / "f")),
+        "thread": ThreadStarter(),
+        "process": ProcessStarter(),
+        "socket": SocketClient(port=server),
+        "sqlite": SQLite(path=str(tmp_path / "db")),
+        "files": dg.FilesystemIOManager(base_dir=str(tmp_path)),
+    }):
+        pass
+
+
+def test_not_asked_for(run_context, tmp_path):
+    with run_context.open(FileHolder(path=str(tmp_path / "f"), close_it=False)) as live:
+        pass
+    live._file.close()
+"""
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_project_wide_with_an_allow_list(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        """
+        [pytest]
+        addopts = -p no:cacheprovider
+        filterwarnings = ignore::DeprecationWarning
+        resources_release_check = true
+        resources_release_allow =
+            */kept-open.log
+            thread:poll*
+        """
+    )
+    pytester.makepyfile(
+        RESOURCES
+        + """
+def test_allowed(run_context, tmp_path):
+    with run_context.open({
+        "log": FileHolder(path=str(tmp_path / "kept-open.log"), close_it=False),
+        "thread": ThreadStarter(join_it=False),
+    }) as live:
+        pass
+    live["log"]._file.close()
+
+
+def test_reported(run_context, tmp_path):
+    with run_context.open(FileHolder(path=str(tmp_path / "other.log"), close_it=False)) as live:
+        pass
+    live._file.close()
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["pytest-resources: release check on", "*- file: */other.log*"])
+
+
+def test_unclosed_objects_warn(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+class Forgetful(dg.ConfigurableResource):
+    path: str
+
+    def setup_for_execution(self, context):
+        open(self.path, "w")  # never closed: freed, and warned about, at once
+
+
+@pytest.mark.release_check
+def test_forgetful(run_context, tmp_path):
+    with run_context.open(Forgetful(path=str(tmp_path / "f"))):
+        pass
+"""
+    )
+    result = pytester.runpytest("-W", "default::ResourceWarning")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E*- warning: ResourceWarning: unclosed file*"])
