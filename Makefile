@@ -9,7 +9,7 @@ OLDEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/pytho
 OLDEST_VENV := .venv-oldest
 OLDEST_PINS := "dagster==1.8.*" "pydantic==2.9.*" "pytest==8.0.*"
 
-.PHONY: test test-oldest ci demo lint bench clean
+.PHONY: test test-oldest ci demo lint docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(BIN)/python:
 
 # The stamp re-installs whenever the project's metadata changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,docs]'
 	touch $@
 
 test: $(VENV)/.installed
@@ -32,8 +32,8 @@ $(OLDEST_VENV)/.installed: pyproject.toml
 test-oldest: $(OLDEST_VENV)/.installed
 	$(OLDEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# What CI runs: the newest versions, the oldest supported ones, and the linters.
-ci: test test-oldest lint
+# What CI runs: the newest versions, the oldest supported ones, the linters and the docs.
+ci: test test-oldest lint docs
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m pytest examples -p no:cacheprovider $(PYTEST_ARGS)
@@ -48,3 +48,8 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) $(OLDEST_VENV) .tox .pytest_cache .hypothesis *.egg-info
+
+# The documentation site (mkdocs-material), strict: a broken link or include fails the build.
+# Every Python block on it is included from the tested files in examples/.
+docs: $(VENV)/.installed
+	$(BIN)/mkdocs build --strict --site-dir site

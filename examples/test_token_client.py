@@ -6,6 +6,8 @@ import dagster as dg
 import pytest
 from pydantic import PrivateAttr
 
+from pytest_resources import RunContext
+
 TOKEN_REQUESTS: list[str] = []
 
 
@@ -38,10 +40,8 @@ def test_users(resource: MyClientResource) -> None:
 
 
 # --8<-- [end:marked]
-
-
 # --8<-- [start:by-hand]
-def test_token_fetched_once_per_run(run_context) -> None:  # type: ignore[no-untyped-def]
+def test_token_fetched_once_per_run(run_context: RunContext) -> None:
     TOKEN_REQUESTS.clear()
     with run_context.open(MyClientResource(username="a", password="b")) as client:
         client.get_all_users()

@@ -29,6 +29,27 @@ def _resource(resource: Any, /, **config_or_options: Any) -> tuple[Any, dict[str
     return resource, config_or_options
 
 
+def _check_config_names(cls: type[Any], keywords: dict[str, Any]) -> None:
+    """Dagster resources ignore unknown keyword arguments: a typo would silently fall back to
+    the field's default, and a plugin option given here would be lost."""
+    fields = cls.model_fields
+    known = {name for name in fields} | {f.alias for f in fields.values() if f.alias}
+    unknown = sorted(set(keywords) - known)
+    if not unknown:
+        return
+    options = {option.name for option in dataclasses.fields(ResourceMarkOptions)}
+    hint = (
+        f" Plugin options go with an instance: @pytest.mark.resource({cls.__qualname__}(...), "
+        f"{unknown[0]}=...)."
+        if options & set(unknown)
+        else ""
+    )
+    raise ResourceUsageError(
+        f"{cls.__qualname__} has no config field {', '.join(map(repr, unknown))}; its fields "
+        f"are: {', '.join(sorted(known)) or 'none'}.{hint}"
+    )
+
+
 def _one_resource(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ResourceMarkOptions]:
     try:
         target, keywords = _resource(*args, **kwargs)
@@ -42,6 +63,7 @@ def _one_resource(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, R
             raise ResourceUsageError(
                 f"{target.__qualname__} is not a Dagster ConfigurableResource class."
             )
+        _check_config_names(target, keywords)
         try:
             instance = target(**keywords)
         except (pydantic.ValidationError, dagster.DagsterError) as error:

@@ -159,6 +159,16 @@ def test_marked():
             "MyClientResource",
         ),
         (
+            "@pytest.mark.resource(MyClientResource, usernmae='a', password='b')",
+            "@pytest.mark.resource MyClientResource has no config field 'usernmae'; its fields "
+            "are: password, username.",
+        ),
+        (
+            "@pytest.mark.resource(Configless, key='other')",
+            "@pytest.mark.resource Configless has no config field 'key'; its fields are: none. "
+            "Plugin options go with an instance: @pytest.mark.resource(Configless(...), key=...).",
+        ),
+        (
             "@pytest.mark.resource(Configless(), Configless())",
             "@pytest.mark.resource takes one positional argument, a resource class or instance; "
             "got 2: *",
@@ -174,6 +184,8 @@ def test_marked():
         "not-a-resource",
         "unknown-option",
         "invalid-config",
+        "config-typo",
+        "option-on-a-class",
         "two-positionals",
         "duplicate-key",
     ],

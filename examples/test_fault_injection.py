@@ -1,0 +1,96 @@
+"""Fault injection: make a run fail at each point a real run can fail, and check that the
+resource still keeps every lifecycle rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import pytest
+from hypothesis import given, settings
+from pydantic import PrivateAttr
+
+from pytest_resources import Fault, LifecycleError, RunContext, faults
+from pytest_resources._strategies import resources
+
+
+class CredentialsResource(dg.ConfigurableResource):
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        pass
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        pass
+
+
+class ClientResource(dg.ConfigurableResource):
+    username: str
+    credentials: CredentialsResource
+    _session: str = PrivateAttr(default="")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._session = f"session-of-{self.username}"
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self._session = ""
+
+
+# --8<-- [start:check]
+def test_setup_fails(run_context: RunContext) -> None:
+    client = ClientResource(username="alice", credentials=CredentialsResource())
+    # The injected failure is expected and swallowed; a broken rule or a leak is not.
+    lifecycle = run_context.check(client, fault=Fault("setup"))
+    assert (lifecycle.setup_calls, lifecycle.teardown_calls) == (1, 0)
+    # The nested credentials were set up before the client, so they were torn down.
+    assert run_context.lifecycle("client.credentials").teardown_calls == 1
+
+
+# --8<-- [end:check]
+
+
+# --8<-- [start:given]
+@settings(max_examples=30, deadline=None)
+@given(client=resources(ClientResource), fault=faults())
+def test_every_config_under_every_fault(
+    run_context: RunContext, client: ClientResource, fault: Fault
+) -> None:
+    run_context.check(client, fault=fault)  # one fresh run per example
+
+
+# --8<-- [end:given]
+
+
+# --8<-- [start:audit]
+def test_audit(run_context: RunContext) -> None:
+    summary = run_context.audit(ClientResource, max_examples=20)
+    print(summary)
+
+
+# --8<-- [end:audit]
+
+
+# --8<-- [start:broken]
+class OpensBeforeTryResource(dg.ConfigurableResource):
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        pass
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        pass
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[None]:
+        self.setup_for_execution(context)
+        self.create_resource(context)  # when this raises, nothing tears the setup down
+        try:
+            yield
+        finally:
+            self.teardown_after_execution(context)
+
+
+@pytest.mark.xfail(raises=LifecycleError, strict=True, reason="no teardown when create fails")
+def test_only_a_fault_shows_it(run_context: RunContext) -> None:
+    run_context.check(OpensBeforeTryResource())  # passes: without a fault all is well
+    run_context.check(OpensBeforeTryResource(), fault=Fault("create_resource"))
+
+
+# --8<-- [end:broken]

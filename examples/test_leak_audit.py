@@ -1,0 +1,101 @@
+"""The private-state leak audit: a resource's run state (a token, a connection) must never show
+up in a serialized form of its config (dumps, run config, the UI's snapshot, pickles, repr)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import dagster as dg
+import pytest
+from pydantic import Field, PrivateAttr
+
+from pytest_resources import PrivateStateLeak, RunContext
+from pytest_resources._leak_audit import assert_no_private_leaks, find_private_leaks
+
+
+@pytest.fixture(scope="module")
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+def fetch_token(username: str) -> str:
+    return "sk-" + hashlib.sha256(username.encode()).hexdigest()[:40]
+
+
+# --8<-- [start:clean]
+class ApiClientResource(dg.ConfigurableResource):
+    username: str
+    password: str
+    _api_token: str = PrivateAttr(default="")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._api_token = fetch_token(self.username)
+
+
+def test_no_private_state_in_config(
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_PASSWORD", "correct horse battery staple")
+    resource = ApiClientResource(username="alice", password=dg.EnvVar("API_PASSWORD"))
+    with dg.build_resources({"api": resource}, instance=instance) as built:
+        # built.api is the copy Dagster set up (create_resource returns self)
+        assert_no_private_leaks(built.api, key="api", when="after setup", user_instance=resource)
+
+
+# --8<-- [end:clean]
+
+
+# --8<-- [start:leaky]
+class HeaderClientResource(dg.ConfigurableResource):
+    username: str
+    headers: dict[str, str] = Field(default_factory=dict)  # public: serialized with the config
+    _api_token: str = PrivateAttr(default="")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._api_token = fetch_token(self.username)
+        self.headers["Authorization"] = f"Bearer {self._api_token}"  # the leak
+
+
+def test_a_token_copied_into_config_is_found(instance: dg.DagsterInstance) -> None:
+    resource = HeaderClientResource(username="alice")
+    with dg.build_resources({"api": resource}, instance=instance) as built:
+        leaks = find_private_leaks(built.api, key="api", user_instance=resource)
+        assert {leak.private_attribute for leak in leaks} == {"_api_token"}
+        assert "model_dump()" in {leak.form for leak in leaks}
+        with pytest.raises(PrivateStateLeak, match="private attribute _api_token"):
+            assert_no_private_leaks(built.api, key="api", user_instance=resource)
+
+
+# --8<-- [end:leaky]
+
+
+# --8<-- [start:in-runs]
+@pytest.mark.xfail(raises=PrivateStateLeak, strict=True, reason="the token is in the headers")
+def test_every_open_is_audited(run_context: RunContext) -> None:
+    with run_context.open(HeaderClientResource(username="alice")) as client:
+        assert client.headers["Authorization"].startswith("Bearer sk-")
+
+
+# --8<-- [end:in-runs]
+
+
+# --8<-- [start:opt-out]
+@pytest.mark.resource(HeaderClientResource(username="alice"), leak_audit=False)
+def test_marked_without_audit(resource: HeaderClientResource) -> None:
+    assert "Authorization" in resource.headers
+
+
+@pytest.mark.no_leak_audit(reason="the headers are a public test fixture here")
+def test_whole_test_without_audit(run_context: RunContext) -> None:
+    with run_context.open(HeaderClientResource(username="alice")):
+        pass
+
+
+def test_one_open_without_audit(run_context: RunContext) -> None:
+    with run_context.open(HeaderClientResource(username="alice"), leak_audit=False):
+        pass
+
+
+# --8<-- [end:opt-out]
