@@ -552,6 +552,41 @@ class TestRuns:
         return problems
 
 
+@dataclass
+class SessionTotals:
+    """What the session checked, for the summary at the end of the run."""
+
+    tests: int = 0
+    runs: int = 0
+    resources: int = 0
+    hook_calls: int = 0
+    pids: set[int] = field(default_factory=set)
+    runs_with_problems: int = 0
+    audited_examples: int = 0
+
+    def add(self, test: TestRuns) -> None:
+        if not test.recordings:
+            return
+        self.tests += 1
+        self.runs += len({recording.run_id for recording in test.recordings})
+        self.resources += sum(len(recording.resources) for recording in test.recordings)
+        self.hook_calls += sum(len(recording.events) for recording in test.recordings)
+        self.pids.update(event.pid for r in test.recordings for event in r.events)
+        self.runs_with_problems += len(test.problems)
+        self.audited_examples += sum(summary.examples for summary in test.audits)
+
+    def summary(self) -> str:
+        text = (
+            f"{self.tests} tests opened {self.resources} resources in {self.runs} runs "
+            f"({len(self.pids)} process{'es' if len(self.pids) != 1 else ''}), "
+            f"{self.hook_calls} lifecycle calls recorded and checked"
+        )
+        if self.audited_examples:
+            text += f", {self.audited_examples} generated configs audited under injected faults"
+        broken = self.runs_with_problems
+        return text + (f"; {broken} run{'s' if broken != 1 else ''} broke a rule" if broken else "")
+
+
 class RunContext:
     """The ``run_context`` fixture: real Dagster run contexts for the current test.
 
@@ -561,6 +596,7 @@ class RunContext:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
+        self.totals = SessionTotals()
         self._test: TestRuns | None = None
         self._instance: dagster.DagsterInstance | None = None
 
@@ -591,6 +627,8 @@ class RunContext:
         return self._test
 
     def end_test(self) -> None:
+        if self._test is not None:
+            self.totals.add(self._test)
         self._test = None
 
     @property

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         TestRuns,
     )
 
+_RUN_CONTEXT = pytest.StashKey["RunContext"]()
 _TEST_RUNS = pytest.StashKey["TestRuns"]()
 _MARKED_RUN = pytest.StashKey["OpenResources"]()
 _MARKED_VALUES = pytest.StashKey[dict[str, Any]]()
@@ -100,6 +101,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines
 
 
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    context = config.stash.get(_RUN_CONTEXT, None)
+    if context is not None and context.totals.tests:
+        terminalreporter.write_sep("-", "pytest-resources")
+        terminalreporter.write_line(context.totals.summary())
+
+
 def _settings_from(config: pytest.Config) -> Settings:
     from pytest_resources._release_check import DEFAULT_ALLOW
     from pytest_resources._run import Settings
@@ -127,6 +135,7 @@ def run_context(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     from pytest_resources._run import RunContext
 
     context = RunContext(_settings_from(pytestconfig))
+    pytestconfig.stash[_RUN_CONTEXT] = context
     context.warm_up()
     yield context
     context.close()
