@@ -17,6 +17,7 @@ Dagster is imported lazily so that importing this module stays cheap for the plu
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import io
@@ -455,12 +456,16 @@ class _NeedleIndex:
     def matches(self, node: object) -> list[_Needle]:
         if isinstance(node, str):
             # A value also counts as a whole token inside a longer text ("Bearer <token>").
+            # The substring test first: it is cheap, and almost every node fails it.
             exact = self._by_value.get(node, [])
             return exact + [
                 needle
                 for needle in self.needles
-                if all(needle is not other for other in exact)
-                and any(_contains_token(node, spelling) for spelling in needle.texts)
+                if any(
+                    spelling in node and _contains_token(node, spelling)
+                    for spelling in needle.texts
+                )
+                and all(needle is not other for other in exact)
             ]
         if _is_hashable_scalar(node):
             return self._by_value.get(node, [])
@@ -770,6 +775,9 @@ def _hits_in_forms(
     needles: _NeedleIndex,
     names: Mapping[str, _PrivateName],
 ) -> Iterator[tuple[_Form, _Hit]]:
+    # Several forms are often equal (model_dump() in both modes, the config dictionary): such a
+    # form is walked once, and its hits are reported under each form's name.
+    walked: list[tuple[object, str, list[_Hit]]] = []
     for form in forms:
         try:
             serialized = form.build(model, key or "resource")
@@ -780,7 +788,10 @@ def _hits_in_forms(
         if form.is_text:
             hits = _text_hits(form.name, str(serialized), needles, names)
         else:
-            hits = _StructureWalker(form.name, needles, names).hits(serialized)
+            hits = _hits_of_equal_form(walked, serialized, form.name)
+            if hits is None:
+                hits = _StructureWalker(form.name, needles, names).hits(serialized)
+                walked.append((serialized, form.name, hits))
         # A name found where its value is found too is one leak, reported by value.
         found_by_value = {(hit.needle.attribute, hit.path) for hit in hits if not hit.by_name}
         reported: set[tuple[str, str, bool]] = set()
@@ -790,6 +801,21 @@ def _hits_in_forms(
                 continue
             reported.add((*place, hit.by_name))
             yield form, hit
+
+
+def _hits_of_equal_form(
+    walked: list[tuple[object, str, list[_Hit]]], serialized: object, root: str
+) -> list[_Hit] | None:
+    for previous, previous_root, hits in walked:
+        try:
+            equal = type(previous) is type(serialized) and bool(previous == serialized)
+        except Exception:
+            equal = False
+        if equal:
+            return [
+                dataclasses.replace(hit, path=root + hit.path[len(previous_root) :]) for hit in hits
+            ]
+    return None
 
 
 class _StructureWalker:
@@ -828,23 +854,22 @@ class _StructureWalker:
                 self._walk(child, f"{path}.{name}", covered, ancestors, depth + 1, found)
         elif isinstance(node, Mapping):
             for item_key, child in node.items():
-                child_path = f"{path}[{self._render_key(item_key)}]"
-                self._match_key(item_key, child_path, found)
+                key_matches = self._needles.matches(item_key)
+                shown_key = f"<{redact(item_key)}>" if key_matches else _safe_repr(item_key)
+                child_path = f"{path}[{shown_key}]"
+                self._match_key(item_key, key_matches, child_path, found)
                 self._walk(child, child_path, covered, ancestors, depth + 1, found)
         elif isinstance(node, list | tuple | set | frozenset):
             for position, child in enumerate(node):
                 self._walk(child, f"{path}[{position}]", covered, ancestors, depth + 1, found)
 
-    def _match_key(self, item_key: object, path: str, found: list[_Hit]) -> None:
+    def _match_key(
+        self, item_key: object, key_matches: list[_Needle], path: str, found: list[_Hit]
+    ) -> None:
         if isinstance(item_key, str) and item_key in self._names:
             name = self._names[item_key]
             found.append(_Hit(_Needle(name.attribute, name.value, ()), path, by_name=True))
-        found.extend(_Hit(needle, path) for needle in self._needles.matches(item_key))
-
-    def _render_key(self, item_key: object) -> str:
-        if self._needles.matches(item_key):
-            return f"<{redact(item_key)}>"
-        return _safe_repr(item_key)
+        found.extend(_Hit(needle, path) for needle in key_matches)
 
 
 def _text_hits(

@@ -1,0 +1,91 @@
+"""A 100-example property test under the plugin, next to the same loop on Dagster's defaults.
+
+* ``plugin``    ``@given(resources(TokenClient))`` with ``run_context.check(resource)``: a fresh
+                run per example, every rule and the leak audit checked;
+* ``defaults``  the same ``@given`` loop with ``dagster.build_resources({"r": resource})`` per
+                example: what a hand-written property test pays (a new ephemeral instance per
+                example) and it checks nothing.
+
+Both loops draw the same examples (``derandomize=True``). Each loop runs ``--repeat`` times,
+alternating, and the median is reported. A report, not a test: it exits 0.
+
+    .venv/bin/python bench/property.py [--examples 100] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import dagster
+from hypothesis import HealthCheck, given, settings
+
+from bench.run import TokenClient
+from pytest_resources import resources
+from pytest_resources._run import RunContext
+
+TARGET_DEFAULTS_OVER_PLUGIN = 20.0
+
+
+def property_loop(examples: int, body: Callable[[TokenClient], None]) -> Callable[[], None]:
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(resource=resources(TokenClient))
+    def loop(resource: TokenClient) -> None:
+        body(resource)
+
+    return loop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    context = RunContext()
+    context.warm_up()
+    context.begin_test("bench-property")
+
+    def with_plugin(resource: TokenClient) -> None:
+        context.check(resource)
+
+    def with_defaults(resource: TokenClient) -> None:
+        with dagster.build_resources({"r": resource}) as built:
+            built.r.whoami()
+
+    loops = {
+        "plugin": property_loop(args.examples, with_plugin),
+        "defaults": property_loop(args.examples, with_defaults),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(args.repeat):
+        for name, loop in loops.items():
+            start = time.perf_counter()
+            loop()
+            seconds[name].append(time.perf_counter() - start)
+            context.begin_test("bench-property")  # keep the records of one loop at a time
+    context.end_test()
+    context.close()
+
+    median = {name: statistics.median(times) for name, times in seconds.items()}
+    ratio = median["defaults"] / median["plugin"]
+    verdict = "PASS" if ratio >= TARGET_DEFAULTS_OVER_PLUGIN else "MISS"
+    print(f"{args.examples}-example property test, median of {args.repeat}:")
+    for name, value in median.items():
+        print(f"  {name:<9} {value:7.2f} s   ({value / args.examples * 1000:6.1f} ms/example)")
+    print(
+        f"  defaults / plugin = {ratio:5.1f}x  (target >= {TARGET_DEFAULTS_OVER_PLUGIN:g}x)  {verdict}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
