@@ -44,7 +44,8 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.property
 
 clean:
 	rm -rf $(VENV) $(OLDEST_VENV) .tox .pytest_cache .hypothesis *.egg-info

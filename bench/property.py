@@ -9,7 +9,7 @@
 Both loops draw the same examples (``derandomize=True``). Each loop runs ``--repeat`` times,
 alternating, and the median is reported. A report, not a test: it exits 0.
 
-    .venv/bin/python bench/property.py [--examples 100] [--repeat 3]
+    .venv/bin/python -m bench.property [--examples 100] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in median.items():
         print(f"  {name:<9} {value:7.2f} s   ({value / args.examples * 1000:6.1f} ms/example)")
     print(
-        f"  defaults / plugin = {ratio:5.1f}x  (target >= {TARGET_DEFAULTS_OVER_PLUGIN:g}x)  {verdict}"
+        f"  defaults / plugin = {ratio:5.1f}x  "
+        f"(target >= {TARGET_DEFAULTS_OVER_PLUGIN:g}x)  {verdict}"
     )
     return 0
 
