@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # The oldest versions we support, on the oldest Python: pyenv provides it on these machines.
 OLDEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python) python3.10)
 OLDEST_VENV := .venv-oldest
-OLDEST_PINS := "dagster==1.8.*" "pydantic==2.9.*" "pytest==8.0.*"
+OLDEST_PINS := "dagster==1.8.*" "pydantic==2.5.*" "pytest==8.0.*"
 
 .PHONY: test test-oldest ci demo lint docs bench clean
 

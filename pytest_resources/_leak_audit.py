@@ -785,13 +785,16 @@ def _hits_in_forms(
             # Not applicable to this resource (a live socket does not pickle, a private Dagster
             # import moved): nothing in this form can be audited.
             continue
+        hits: list[_Hit]
         if form.is_text:
             hits = _text_hits(form.name, str(serialized), needles, names)
         else:
-            hits = _hits_of_equal_form(walked, serialized, form.name)
-            if hits is None:
+            equal_form_hits = _hits_of_equal_form(walked, serialized, form.name)
+            if equal_form_hits is None:
                 hits = _StructureWalker(form.name, needles, names).hits(serialized)
                 walked.append((serialized, form.name, hits))
+            else:
+                hits = equal_form_hits
         # A name found where its value is found too is one leak, reported by value.
         found_by_value = {(hit.needle.attribute, hit.path) for hit in hits if not hit.by_name}
         reported: set[tuple[str, str, bool]] = set()
