@@ -11,8 +11,14 @@ import pytest
 from hypothesis import given, settings
 from pydantic import PrivateAttr
 
-from pytest_resources import Fault, LifecycleError, RunContext, faults
-from pytest_resources._strategies import resources
+from pytest_resources import (
+    Fault,
+    LifecycleError,
+    ResourceUsageError,
+    RunContext,
+    faults,
+    resources,
+)
 
 
 class CredentialsResource(dg.ConfigurableResource):
@@ -46,6 +52,17 @@ def test_setup_fails(run_context: RunContext) -> None:
 
 
 # --8<-- [end:check]
+
+
+# --8<-- [start:not-applicable]
+def test_a_fault_that_does_not_apply(run_context: RunContext) -> None:
+    assert repr(Fault("nested_setup")) == "Fault(where='nested_setup')"
+    # CredentialsResource has no nested resources: outside hypothesis, that is a usage error.
+    with pytest.raises(ResourceUsageError, match=r"Fault\(where='nested_setup'\) does not apply"):
+        run_context.check(CredentialsResource(), fault=Fault("nested_setup"))
+
+
+# --8<-- [end:not-applicable]
 
 
 # --8<-- [start:given]

@@ -10,8 +10,11 @@ import dagster as dg
 import pytest
 from pydantic import Field, PrivateAttr
 
-from pytest_resources import PrivateStateLeak, RunContext
-from pytest_resources._leak_audit import assert_no_private_leaks, find_private_leaks
+# --8<-- [start:imports]
+from pytest_resources import PrivateStateLeak, RunContext, assert_no_private_leaks
+from pytest_resources._leak_audit import find_private_leaks
+
+# --8<-- [end:imports]
 
 
 @pytest.fixture(scope="module")

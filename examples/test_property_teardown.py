@@ -15,8 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import Field, PrivateAttr
 
-from pytest_resources import RunContext
-from pytest_resources._strategies import resource_configs
+from pytest_resources import RunContext, resource_configs
 
 OPEN_CONNECTIONS: set[int] = set()
 CONNECTION_IDS = itertools.count(1)

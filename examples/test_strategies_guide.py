@@ -13,15 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import Field
 
-from pytest_resources import RunContext
-from pytest_resources._strategies import (
-    ConfigWithEnv,
+from pytest_resources import (
+    RunContext,
     env_applied,
     register_resource_strategies,
     resource_configs,
     resource_configs_with_env,
     resources,
 )
+from pytest_resources._strategies import ConfigWithEnv  # for the annotation only
 
 # --8<-- [end:imports]
 
