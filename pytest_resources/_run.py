@@ -321,8 +321,7 @@ class OpenResources:
         if self._check and self._settings.release_check:
             # Before anything of the run exists: the event loop below is the run's too.
             self._release = _ReleaseWatch.start(self._settings.release_allow)
-            if self._release is not None:
-                self.recording.setup_observer = self._release.attributor
+            self.recording.setup_observer = self._release.attributor
         extra: dict[str, Any] = {}
         if _BUILD_RESOURCES_TAKES_EVENT_LOOP:
             loop = asyncio.new_event_loop()
@@ -476,12 +475,13 @@ class _ReleaseWatch:
         self._before = take_snapshot()
 
     @classmethod
-    def start(cls, allow: AllowList) -> _ReleaseWatch | None:
+    def start(cls, allow: AllowList) -> _ReleaseWatch:
+        """Start watching; where /proc is missing only threads can be compared, and a warning
+        says so rather than letting the check pass silently."""
         if not release_check_available():
             warnings.warn(
-                ReleaseCheckUnavailable(f"pytest-resources: {unavailable_reason()}"), stacklevel=4
+                ReleaseCheckUnavailable(f"pytest-resources: {unavailable_reason()}"), stacklevel=3
             )
-            return None
         return cls(allow)
 
     def finish(self) -> list[Leftover]:

@@ -243,3 +243,29 @@ def test_forgetful(run_context, tmp_path):
     result = pytester.runpytest("-W", "default::ResourceWarning")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["E*- warning: ResourceWarning: unclosed file*"])
+
+
+def test_without_proc_threads_are_still_compared_and_a_warning_says_so(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pytest_resources._run
+
+    monkeypatch.setattr(pytest_resources._run, "release_check_available", lambda: False)
+    monkeypatch.setattr(pytest_resources._run, "unavailable_reason", lambda: "no /proc here")
+    pytester.makepyfile(
+        RESOURCES
+        + """
+@pytest.mark.release_check
+def test_thread(run_context):
+    with run_context.open(ThreadStarter(join_it=False)):
+        pass
+"""
+    )
+    result = pytester.runpytest("-W", "always::UserWarning")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E*- thread: 'poller' (daemon thread, native id *)",
+            "*ReleaseCheckUnavailable: pytest-resources: no /proc here",
+        ]
+    )
