@@ -32,8 +32,9 @@ $(OLDEST_VENV)/.installed: pyproject.toml
 test-oldest: $(OLDEST_VENV)/.installed
 	$(OLDEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# What CI runs: the newest versions, the oldest supported ones, the linters and the docs.
-ci: test test-oldest lint docs
+# What CI runs: the newest versions, the examples, the oldest supported ones, the linters and
+# the docs.
+ci: test demo test-oldest lint docs
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m pytest examples -p no:cacheprovider $(PYTEST_ARGS)
