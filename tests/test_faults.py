@@ -252,3 +252,35 @@ def test_audit_broken(run_context):
     result.stdout.fnmatch_lines(
         ["*broke rule 5*", "*resource=TeardownFailsForEmptyNames(name='')*"]
     )
+
+
+def test_property_based_check_finds_a_leak_for_some_config(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+class LeaksWhenVerbose(dg.ConfigurableResource):
+    verbose: bool = False
+    shown_token: str = ""
+    _token: str = PrivateAttr(default="")
+
+    def setup_for_execution(self, context):
+        self._token = "sk-" + "verbose" * 3  # built, so the source shown never spells it
+        if self.verbose:
+            object.__setattr__(self, "shown_token", self._token)
+
+
+@settings(max_examples=50, database=None)
+@given(resource=resources(LeaksWhenVerbose, shown_token=""))
+def test_leaks(run_context, resource):
+    run_context.check(resource)
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E*PrivateStateLeak: * private-state leak* in serialized config:",
+            "*resource=LeaksWhenVerbose(verbose=True, shown_token=''),*",
+        ]
+    )
+    assert "sk-verboseverboseverbose" not in result.stdout.str()
