@@ -9,7 +9,7 @@ OLDEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/pytho
 OLDEST_VENV := .venv-oldest
 OLDEST_PINS := "dagster==1.8.*" "pydantic==2.5.*" "pytest==8.0.*"
 
-.PHONY: test test-oldest ci demo lint docs bench clean
+.PHONY: test test-oldest ci demo lint docs bench bench-multiprocess clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.property
+
+# A few minutes: real multiprocess runs under the plugin against plain dagster.execute_job.
+bench-multiprocess: $(VENV)/.installed
+	$(BIN)/python -m bench.multiprocess
 
 clean:
 	rm -rf $(VENV) $(OLDEST_VENV) .tox .pytest_cache .hypothesis *.egg-info

@@ -14,6 +14,7 @@ from pytest_resources._errors import LifecycleError, PrivateStateLeak, ResourceU
 if TYPE_CHECKING:
     from pytest_resources._faults import AuditSummary, Fault, InjectedFault, faults
     from pytest_resources._leak_audit import assert_no_private_leaks
+    from pytest_resources._multiprocess import RunResult
     from pytest_resources._recording import Event
     from pytest_resources._run import Lifecycle, Run, RunContext
     from pytest_resources._strategies import (
@@ -35,6 +36,7 @@ __all__ = [
     "ResourceUsageError",
     "Run",
     "RunContext",
+    "RunResult",
     "assert_no_private_leaks",
     "env_applied",
     "faults",
@@ -53,6 +55,7 @@ _LAZY = {
     "Lifecycle": "pytest_resources._run",
     "Run": "pytest_resources._run",
     "RunContext": "pytest_resources._run",
+    "RunResult": "pytest_resources._multiprocess",
     "assert_no_private_leaks": "pytest_resources._leak_audit",
     "env_applied": "pytest_resources._strategies",
     "register_resource_strategies": "pytest_resources._strategies",

@@ -308,6 +308,10 @@ def _caller_location(frame: FrameType | None) -> Location | None:
 
 def format_user_traceback(exception: BaseException) -> list[str]:
     """The exception with only the user's frames: Dagster's and ours say nothing to a user."""
+    # Raised in a step process: its frames were formatted there (pytest_resources._multiprocess).
+    remote: tuple[str, ...] | None = getattr(exception, "__pytest_resources_traceback__", None)
+    if remote:
+        return list(remote)
     frames = [
         frame
         for frame in traceback.extract_tb(exception.__traceback__)

@@ -33,6 +33,7 @@ RULE_TITLES = {
     4: "nested resources are set up before their parent and torn down after it",
     5: "teardown must not raise (Dagster only logs it and lets the run succeed)",
     6: "one resource instance is initialized once per run",
+    7: "the orchestrating process of a multiprocess run sets up none of its resources",
 }
 
 

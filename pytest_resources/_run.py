@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import dagster
 from dagster._config.pythonic_config.resource import (
@@ -70,6 +70,7 @@ from pytest_resources._rules import Violation, check_recording, format_violation
 
 if TYPE_CHECKING:
     from pytest_resources._faults import AuditSummary, Fault
+    from pytest_resources._multiprocess import RunResult
 
 Finding: TypeAlias = Leak | SecretExposure
 
@@ -161,6 +162,14 @@ class Lifecycle:
 
     def __str__(self) -> str:
         return "\n".join(event.describe() for event in self.events) or "(no events)"
+
+    def assert_once_per_process(self, processes: int | None = None) -> None:
+        """Assert that each process of each run set the resource up once and, if Dagster tears
+        it down, tore it down once; with ``processes``, that so many processes did."""
+        __tracebackhide__ = True
+        from pytest_resources._multiprocess import assert_once_per_process
+
+        assert_once_per_process(self, processes)
 
 
 def _lifecycle_of(recordings: list[Recording], key_or_class: str | type[Any]) -> Lifecycle:
@@ -577,14 +586,18 @@ class SessionTotals:
 
     def summary(self) -> str:
         text = (
-            f"{self.tests} tests opened {self.resources} resources in {self.runs} runs "
-            f"({len(self.pids)} process{'es' if len(self.pids) != 1 else ''}), "
-            f"{self.hook_calls} lifecycle calls recorded and checked"
+            f"{_count(self.tests, 'test')} opened {_count(self.resources, 'resource')} in "
+            f"{_count(self.runs, 'run')} ({_count(len(self.pids), 'process', 'processes')}), "
+            f"{_count(self.hook_calls, 'lifecycle call')} recorded and checked"
         )
         if self.audited_examples:
             text += f", {self.audited_examples} generated configs audited under injected faults"
         broken = self.runs_with_problems
-        return text + (f"; {broken} run{'s' if broken != 1 else ''} broke a rule" if broken else "")
+        return text + (f"; {_count(broken, 'run')} broke a rule" if broken else "")
+
+
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 class RunContext:
@@ -599,6 +612,8 @@ class RunContext:
         self.totals = SessionTotals()
         self._test: TestRuns | None = None
         self._instance: dagster.DagsterInstance | None = None
+        # Whether a multiprocess run made the session's second, persistent instance.
+        self._multiprocess_used = False
 
     # -- the session's instance -----------------------------------------------------------------
 
@@ -619,6 +634,10 @@ class RunContext:
         if self._instance is not None:
             self._instance.dispose()
             self._instance = None
+        if self._multiprocess_used:
+            from pytest_resources._multiprocess import close_session
+
+            close_session(self)
 
     # -- the current test -----------------------------------------------------------------------
 
@@ -716,3 +735,33 @@ class RunContext:
     def lifecycle(self, key_or_class: str | type[Any]) -> Lifecycle:
         """What was recorded for a resource key or class in all of this test's runs."""
         return _lifecycle_of(self._current.recordings, key_or_class)
+
+    def materialize(
+        self,
+        assets_or_definitions_or_job: Any,
+        /,
+        *,
+        resources: Mapping[str, Any] | None = None,
+        executor: Literal["in_process", "multiprocess"] = "in_process",
+        run_config: Mapping[str, Any] | None = None,
+        start_method: Literal["forkserver", "spawn"] = "forkserver",
+        raise_on_error: bool = False,
+        check: bool = True,
+    ) -> RunResult:
+        """Run assets, a Definitions or a job for real, in-process or with a process per step,
+        recording every resource hook in every process of the run (docs/multiprocess.md)."""
+        __tracebackhide__ = True
+        from pytest_resources._multiprocess import materialize
+
+        if executor == "multiprocess":
+            self._multiprocess_used = True
+        return materialize(
+            self,
+            assets_or_definitions_or_job,
+            resources=resources,
+            executor=executor,
+            run_config=run_config,
+            start_method=start_method,
+            raise_on_error=raise_on_error,
+            check=check,
+        )

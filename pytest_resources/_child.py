@@ -1,0 +1,353 @@
+"""What runs inside the processes of a real Dagster run: the recording, and the job loader.
+
+A multiprocess run starts a process per step, and each re-imports the user's code: nothing the
+test process patched in memory is there. Two Dagster-native ways in reach such a process:
+
+* the instance. Every step process rebuilds the run's ``DagsterInstance`` from its
+  ``InstanceRef``, and a ``dagster.yaml`` with ``instance_class`` makes that
+  :class:`RecordingInstance`, whose module is imported there. Its constructor switches the
+  recording on (:func:`activate`): Dagster's copy methods are wrapped
+  (:func:`pytest_resources._recording.install`) and a :class:`ProcessRecorder` writes every hook
+  call to ``<events dir>/<run id>/<pid>.jsonl``, which the test process reads back.
+* the job. :func:`load_job` is the reconstructor of the run's ``ReconstructableJob``
+  (``dagster.build_reconstructable_job``): it re-imports the user's assets, Definitions or job by
+  module and name, and rebuilds the resources the test built from their pickles.
+
+Nothing here does anything in a process whose instance is not a :class:`RecordingInstance`
+configured by this plugin, nor in the test process that created it.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import pickle
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import IO, Any
+
+import dagster
+from dagster._core.instance.ref import InstanceRef
+
+from pytest_resources._recording import (
+    Event,
+    Location,
+    Outcome,
+    Recording,
+    RegisteredResource,
+    _active_recordings,
+    _Tag,
+    format_user_traceback,
+    install,
+)
+
+# The key of this plugin's settings in dagster.yaml, passed to RecordingInstance's constructor.
+SETTINGS_KEY = "pytest_resources"
+JOB_NAME = "__pytest_resources_run__"
+
+# --- recording in any process of a run --------------------------------------------------------
+
+
+class ProcessRecorder(Recording):
+    """Records the hooks of every resource a run initializes in this process.
+
+    A step process has not seen the test's resource objects, so resources are not registered
+    up front by identity: a top-level resource is found through its ``InitResourceContext``
+    (``context.resource_def`` looked up by identity in ``context.all_resource_defs``), and its
+    nested resources are registered from it by identity, under ``parent.attribute`` keys as
+    :meth:`Recording.register` names them.
+
+    With ``events_dir`` every event is written, at once, to ``<events_dir>/<run id>/<pid>.jsonl``
+    (a step process may die right after); without, events stay in memory with the time they
+    happened (for the test process itself).
+    """
+
+    def __init__(self, events_dir: str | None = None) -> None:
+        super().__init__(run_id="")
+        self.events_dir = events_dir
+        self.stamped: list[tuple[int, Event]] = []
+        self._files: dict[str, IO[str]] = {}
+        self._write_lock = threading.Lock()
+
+    # -- which resource an object being copied belongs to ---------------------------------------
+
+    def registered_for(self, obj: Any, context: Any) -> RegisteredResource | None:
+        try:
+            resource_def = context.resource_def
+            all_defs = context.all_resource_defs
+        except Exception:  # an unbound context: not a run's initialization
+            return None
+        if resource_def is None:
+            return None
+        owner = getattr(getattr(resource_def, "resource_fn", None), "__self__", None)
+        if obj is not owner:
+            nested = self._by_object_id.get(id(obj))
+            if nested is not None:
+                return nested
+            if type(obj) is not getattr(resource_def, "configurable_resource_cls", None):
+                return None  # a configure_at_launch() partial builds an object of this class
+        key = next((name for name, value in all_defs.items() if value is resource_def), None)
+        if key is None:
+            return None
+        run_id = getattr(context, "run_id", None)
+        if run_id:
+            self.run_id = run_id
+        known = self._by_object_id.get(id(obj))
+        if known is not None:
+            return known
+        # The same walk as for the test's own resources: nested keys, nesting order (rule 4).
+        self.register({key: obj})
+        return self.resources.get(key)
+
+    # -- what was called ------------------------------------------------------------------------
+
+    def record(
+        self,
+        tag: _Tag,
+        hook: str,
+        outcome: Outcome,
+        exception: BaseException | None,
+        location: Location | None,
+    ) -> None:
+        now = time.time_ns()
+        with self._lock:
+            event = Event(
+                sequence=len(self.stamped) + 1,
+                key=tag.resource.key,
+                resource_class=tag.resource.resource_class,
+                hook=hook,
+                run_id=self.run_id,
+                pid=os.getpid(),
+                outcome=outcome,
+                exception=exception,
+                location=location or self.fallback_location,
+            )
+            self.stamped.append((now, event))
+            if self.events_dir is None:
+                self.events.append(event)
+                return
+        self._write(event, now)
+
+    def _write(self, event: Event, now: int) -> None:
+        cls = event.resource_class
+        line: dict[str, Any] = {
+            "sequence": event.sequence,
+            "time_ns": now,
+            "key": event.key,
+            "class": [cls.__module__, cls.__qualname__],
+            "hook": event.hook,
+            "run_id": event.run_id,
+            "pid": event.pid,
+            "outcome": event.outcome,
+            "exception": _exception_data(event.exception),
+            "location": (
+                [event.location.filename, event.location.lineno] if event.location else None
+            ),
+        }
+        with self._write_lock:
+            handle = self._files.get(event.run_id)
+            if handle is None:
+                assert self.events_dir is not None
+                run_dir = os.path.join(self.events_dir, event.run_id or "unknown-run")
+                os.makedirs(run_dir, exist_ok=True)
+                handle = open(  # noqa: SIM115  (kept open for the life of the process)
+                    os.path.join(run_dir, f"{os.getpid()}.jsonl"), "a", encoding="utf-8"
+                )
+                self._files[event.run_id] = handle
+            handle.write(json.dumps(line) + "\n")
+            handle.flush()
+
+
+def _exception_data(exception: BaseException | None) -> dict[str, Any] | None:
+    if exception is None:
+        return None
+    try:
+        message = str(exception)
+    except Exception:  # a broken __str__ must not break the recording
+        message = f"<unprintable {type(exception).__name__}>"
+    try:
+        formatted = format_user_traceback(exception)
+    except Exception:
+        formatted = [f"{type(exception).__name__}: {message}\n"]
+    return {
+        "type": type(exception).__qualname__,
+        "module": type(exception).__module__,
+        "message": message,
+        "traceback": formatted,
+    }
+
+
+_activated: list[ProcessRecorder] = []
+
+
+def activate(events_dir: str) -> ProcessRecorder:
+    """Record every resource this process initializes from now on, into ``events_dir``."""
+    if _activated:
+        return _activated[0]
+    install()
+    recorder = ProcessRecorder(events_dir)
+    _active_recordings.append(recorder)
+    _activated.append(recorder)
+    return recorder
+
+
+class RecordingInstance(dagster.DagsterInstance):
+    """The session's instance for real runs; in a run's other processes, it records.
+
+    ``dagster.yaml``::
+
+        instance_class: {module: pytest_resources._child, class: RecordingInstance}
+        pytest_resources: {events_dir: ..., session_pid: ...}
+
+    Dagster passes the ``pytest_resources`` mapping to the constructor. The test process that
+    wrote it (``session_pid``) records in memory instead, only while it drives a run.
+    """
+
+    def __init__(
+        self, *args: Any, pytest_resources: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        settings = dict(pytest_resources or {})
+        self.pytest_resources_settings = settings
+        events_dir = settings.get("events_dir")
+        if events_dir and settings.get("session_pid") != os.getpid():
+            activate(str(events_dir))
+
+    @classmethod
+    def config_schema(cls) -> dict[str, Any]:
+        permissive: Any = dagster.Permissive
+        return {SETTINGS_KEY: dagster.Field(permissive(), is_required=False)}
+
+    @staticmethod
+    def config_defaults(base_dir: str) -> Mapping[str, Any]:
+        return InstanceRef.config_defaults(base_dir)
+
+
+# --- rebuilding the run's job ----------------------------------------------------------------
+
+
+def _import(reference: Sequence[str]) -> Any:
+    module_name, attribute = reference
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def rebuild_resource(cls: type[Any], values: Mapping[str, Any]) -> Any:
+    """A resource the test built, rebuilt from its class and its public, non-default fields: as
+    much as Dagster itself copies when it initializes one (private attributes never travel)."""
+    return cls(**values)
+
+
+def rebuild_partial(cls: type[Any], data: Mapping[str, Any]) -> Any:
+    """A ``configure_at_launch()`` partial, rebuilt."""
+    return cls.configure_at_launch(**data)
+
+
+def import_reference(module_name: str, attribute: str) -> Any:
+    """A module-level object (a function-based resource definition), imported again."""
+    return _import((module_name, attribute))
+
+
+def load_job(
+    *,
+    kind: str,
+    references: Sequence[Sequence[str]],
+    resources: str = "",
+    executor: str = "multiprocess",
+    start_method: str = "forkserver",
+    paths: Sequence[str] = (),
+) -> dagster.JobDefinition:
+    """The run's job, rebuilt in any process from importable references (the reconstructor that
+    ``build_reconstructable_job`` names).
+
+    ``kind`` is ``assets`` (``references`` name each asset), ``definitions`` or ``job`` (one
+    reference); ``resources`` is the base64 pickle of the resources the test passed.
+    """
+    for path in reversed(paths):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    objects = [_import(reference) for reference in references]
+    given = pickle.loads(base64.b64decode(resources)) if resources else {}
+    target: Any = objects if kind == "assets" else objects[0]
+    return build_job(target, given, executor_def(executor, start_method))
+
+
+def executor_def(executor: str, start_method: str = "forkserver") -> dagster.ExecutorDefinition:
+    if executor == "in_process":
+        return dagster.in_process_executor
+    start: dict[str, Any] = {"spawn": {}}
+    if start_method == "forkserver":
+        # Never the user's modules: the server lives as long as the test process, and a module
+        # it preloaded would shadow a newer file of the same name.
+        start = {"forkserver": {"preload_modules": ["dagster", __name__]}}
+    return dagster.multiprocess_executor.configured({"start_method": start})
+
+
+def build_job(
+    target: Any, resources: Mapping[str, Any], executor: dagster.ExecutorDefinition
+) -> dagster.JobDefinition:
+    """The job for a list of assets, a Definitions or a job, with ``resources`` and ``executor``."""
+    if isinstance(target, dagster.JobDefinition):
+        job = target
+        if resources:
+            job = job.with_top_level_resources({**job.resource_defs, **_as_defs(resources)})
+        return job.with_executor_def(executor)
+    if isinstance(target, dagster.Definitions):
+        return _job_of_definitions(target, resources, executor)
+    defs = dagster.Definitions(
+        jobs=[dagster.define_asset_job(name=JOB_NAME, executor_def=executor)],
+        assets=list(target),
+        resources=dict(resources),
+    )
+    return _resolve_job(defs, JOB_NAME)
+
+
+def _as_defs(resources: Mapping[str, Any]) -> dict[str, Any]:
+    from dagster._core.execution.build_resources import wrap_resources_for_execution
+
+    return dict(wrap_resources_for_execution(resources))
+
+
+def _resolve_job(defs: dagster.Definitions, name: str) -> dagster.JobDefinition:
+    resolve = getattr(defs, "resolve_job_def", None) or defs.get_job_def
+    job: dagster.JobDefinition = resolve(name)
+    return job
+
+
+def _job_of_definitions(
+    defs: dagster.Definitions, resources: Mapping[str, Any], executor: dagster.ExecutorDefinition
+) -> dagster.JobDefinition:
+    merged = {**dict(defs.resources or {}), **resources}
+    assets = list(defs.assets or ())
+    if assets:
+        rebuilt = dagster.Definitions(
+            jobs=[dagster.define_asset_job(name=JOB_NAME, executor_def=executor)],
+            assets=assets,
+            asset_checks=list(defs.asset_checks or ()),
+            resources=merged,
+        )
+        return _resolve_job(rebuilt, JOB_NAME)
+    jobs = list(defs.jobs or ())
+    if len(jobs) != 1:
+        raise dagster.DagsterInvariantViolationError(
+            "a Definitions without assets must hold exactly one job to run; pass the job itself."
+        )
+    rebuilt = dagster.Definitions(jobs=jobs, resources=merged)
+    return _resolve_job(rebuilt, jobs[0].name).with_executor_def(executor)
+
+
+def definitions_for_values(
+    kind: str, target: Any, resources: Mapping[str, Any]
+) -> dagster.Definitions | None:
+    """Definitions to load the run's asset values from, or None for a job."""
+    if kind == "assets":
+        return dagster.Definitions(assets=list(target), resources=dict(resources))
+    if kind == "definitions":
+        return dagster.Definitions(
+            assets=list(target.assets or ()),
+            resources={**dict(target.resources or {}), **resources},
+        )
+    return None

@@ -1,0 +1,132 @@
+"""The whole plugin under pytest-xdist: marker, fixtures, strategies, runs, and failure reports
+that survive the trip from a worker to the controller."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("xdist")
+
+SUITE = """
+import os
+
+import dagster as dg
+import pytest
+from hypothesis import given, settings
+from pydantic import PrivateAttr
+from contextlib import contextmanager
+
+from pytest_resources import resource_configs
+
+
+class Client(dg.ConfigurableResource):
+    username: str = "ann"
+    _token: str = PrivateAttr(default="")
+
+    def setup_for_execution(self, context):
+        self._token = "tok"
+
+    def teardown_after_execution(self, context):
+        self._token = ""
+
+
+class ForgetsTeardown(dg.ConfigurableResource):
+    @contextmanager
+    def yield_for_execution(self, context):
+        self.setup_for_execution(context)
+        yield self
+
+    def teardown_after_execution(self, context):
+        pass
+
+
+class LeakyHeaders(dg.ConfigurableResource):
+    headers: dict = {}
+    _api_token: str = PrivateAttr(default="")
+
+    def setup_for_execution(self, context):
+        self._api_token = "sk-live-0123456789abcdef"
+        self.headers["Authorization"] = self._api_token
+
+
+@dg.asset
+def users(client: Client):
+    return ["ann", "bob"]
+
+
+@dg.asset
+def report(users, client: Client):
+    return len(users)
+
+
+@pytest.mark.resource(Client, username="bob")
+def test_marked(resource):
+    assert resource._token == "tok"
+
+
+def test_opened(run_context):
+    with run_context.open(Client()) as live:
+        assert live._token == "tok"
+    assert run_context.lifecycle(Client).teardown_calls == 1
+
+
+@settings(max_examples=5, deadline=None)
+@given(config=resource_configs(Client))
+def test_generated(run_context, config):
+    with run_context.run() as run, run.open(Client(**config)):
+        pass
+
+
+def test_in_process_run(run_context):
+    assert run_context.materialize([users, report], resources={"client": Client()}).success
+
+
+def test_multiprocess_run(run_context):
+    result = run_context.materialize(
+        [users, report], resources={"client": Client()}, executor="multiprocess"
+    )
+    assert result.success
+    run_context.lifecycle("client").assert_once_per_process(processes=2)
+    assert os.getpid() not in result.pids
+
+
+@pytest.mark.resource(ForgetsTeardown())
+def test_broken_marked(resource):
+    pass
+
+
+def test_leak(run_context):
+    with run_context.open(LeakyHeaders()):
+        pass
+"""
+
+
+def test_plugin_under_xdist(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every worker's temporary files go here, so that leftovers would show.
+    scratch = pytester.mkdir("scratch")
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess("-n", "2")
+    result.assert_outcomes(passed=5, failed=2)
+    # The reports are plain text: they reach the controller whole.
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_broken_marked _*",
+            "*LifecycleError: 1 lifecycle rule broken:",
+            "",
+            "resource 'forgets_teardown' (test_suite.ForgetsTeardown) broke rule 2: *",
+            "  teardown_after_execution was called 0 times in this run; expected once*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_leak _*",
+            "*PrivateStateLeak: * private-state leaks in serialized config:",
+        ]
+    )
+    assert "sk-live-0123456789abcdef" not in result.stdout.str()
+    # One multiprocess instance per worker that asked for one, removed at the session's end.
+    leftovers = [p.name for p in Path(scratch).iterdir() if p.name.startswith("pytest-resources")]
+    assert leftovers == []
