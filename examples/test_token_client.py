@@ -73,9 +73,7 @@ def test_users(resource: MyClientResource) -> None:
 
 # --8<-- [end:marked]
 # --8<-- [start:by-hand]
-def test_token_fetched_once_per_run(
-    run_context: RunContext, api: responses.RequestsMock
-) -> None:
+def test_token_fetched_once_per_run(run_context: RunContext, api: responses.RequestsMock) -> None:
     before = token_requests(api)
     with run_context.open(MyClientResource(username="a", password="b")) as client:
         client.get_all_users()
