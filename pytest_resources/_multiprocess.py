@@ -66,6 +66,7 @@ _EXECUTORS = ("in_process", "multiprocess")
 _START_METHODS = ("forkserver", "spawn")
 # The rule the orchestrating process breaks when it initializes a resource itself.
 ORCHESTRATOR_RULE = 7
+UNNEEDED_RULE = 8
 TEARDOWN_FAILED = "Teardown of resources"
 _DAGSTER_DIRECTORY = os.path.dirname(dagster.__file__) + os.sep
 
@@ -699,6 +700,8 @@ def _problems(
     violations = list(check_recording(recording))
     if executor == "multiprocess":
         violations.extend(_orchestrator_violations(recording, orchestrator_pid))
+        if result is not None:
+            violations.extend(_unneeded_violations(recording, result, orchestrator_pid))
     if result is not None:
         violations.extend(_teardown_engine_events(recording, result, violations))
     problems = Problems(tuple(violations))
@@ -728,6 +731,59 @@ def _orchestrator_violations(recording: Recording, pid: int) -> list[Violation]:
                 recording.run_id,
             )
         )
+    return found
+
+
+def _unneeded_violations(
+    recording: Recording, result: Any, orchestrator_pid: int
+) -> list[Violation]:
+    """Resources set up in a step process whose steps do not need them (nor need a resource
+    that depends on them): Dagster initializes only what a step requires, so something else did."""
+    from dagster._core.execution.api import create_execution_plan
+    from dagster._core.execution.resources_init import (
+        get_required_resource_keys_for_step,
+        resolve_resource_dependencies,
+    )
+
+    job = result.job_def
+    steps_by_pid: dict[int, set[str]] = {}
+    for event in result.all_events:
+        if event.step_key and event.pid is not None and event.pid != orchestrator_pid:
+            steps_by_pid.setdefault(event.pid, set()).add(event.step_key)
+    if not steps_by_pid:
+        return []
+    plan = create_execution_plan(job, run_config=result.dagster_run.run_config)
+    dependencies = resolve_resource_dependencies(job.resource_defs)
+    found = []
+    for pid, step_keys in steps_by_pid.items():
+        needed: set[str] = set()
+        for step_key in step_keys:
+            needed |= get_required_resource_keys_for_step(job, plan.get_step_by_key(step_key), plan)
+        pending = list(needed)
+        while pending:  # what the needed resources need in turn
+            for dependency in dependencies.get(pending.pop(), set()):
+                if dependency not in needed:
+                    needed.add(dependency)
+                    pending.append(dependency)
+        used = dict.fromkeys(e.key.split(".")[0] for e in recording.events if e.pid == pid)
+        for key in used:
+            if key in needed:
+                continue
+            events = tuple(e for e in recording.events if e.pid == pid and e.key == key)
+            found.append(
+                Violation(
+                    UNNEEDED_RULE,
+                    key,
+                    events[0].resource_class,
+                    f"{key!r} was set up in process {pid}, which ran step(s) "
+                    f"{', '.join(sorted(step_keys))}; none of them needs it.",
+                    "a step process initializes the resources its step requires; declare the "
+                    "resource as a parameter of the asset or op that uses it rather than building "
+                    "it inside the step.",
+                    events,
+                    recording.run_id,
+                )
+            )
     return found
 
 

@@ -34,6 +34,7 @@ RULE_TITLES = {
     5: "teardown must not raise (Dagster only logs it and lets the run succeed)",
     6: "one resource instance is initialized once per run",
     7: "the orchestrating process of a multiprocess run sets up none of its resources",
+    8: "a step process sets up only the resources its steps need",
 }
 
 

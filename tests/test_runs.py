@@ -347,6 +347,18 @@ def test_teardown_raises(run_context):
     )
 
 
+@dg.asset
+def builds_its_own(client: Client):
+    with dg.build_resources({"extra": Inner()}):
+        return 1
+
+
+def test_a_resource_the_step_does_not_need(run_context):
+    run_context.materialize(
+        [builds_its_own], resources={"client": client()}, executor="multiprocess"
+    )
+
+
 def test_spawn(run_context):
     result = run_context.materialize(
         [users], resources={"client": client()}, executor="multiprocess", start_method="spawn"
@@ -356,7 +368,7 @@ def test_spawn(run_context):
 """
     )
     result = pytester.runpytest_subprocess()
-    result.assert_outcomes(passed=3, failed=2)
+    result.assert_outcomes(passed=3, failed=3)
     result.stdout.fnmatch_lines(
         [
             "*resource 'forgets' (test_steps.ForgetsTeardown) broke rule 2:*",
@@ -373,5 +385,13 @@ def test_spawn(run_context):
             '*File "*test_steps.py", line *, in teardown_after_execution',
             '*raise RuntimeError("connection already closed")',
             "*RuntimeError: connection already closed",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*resource 'extra' (test_steps.Inner) broke rule 8: a step process sets up only the "
+            "resources its steps need",
+            "*'extra' was set up in process *, which ran step(s) builds_its_own; none of them "
+            "needs it.",
         ]
     )
