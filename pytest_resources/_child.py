@@ -115,17 +115,7 @@ class ProcessRecorder(Recording):
     ) -> None:
         now = time.time_ns()
         with self._lock:
-            event = Event(
-                sequence=len(self.stamped) + 1,
-                key=tag.resource.key,
-                resource_class=tag.resource.resource_class,
-                hook=hook,
-                run_id=self.run_id,
-                pid=os.getpid(),
-                outcome=outcome,
-                exception=exception,
-                location=location or self.fallback_location,
-            )
+            event = self.new_event(tag, hook, outcome, exception, location, len(self.stamped) + 1)
             self.stamped.append((now, event))
             if self.events_dir is None:
                 self.events.append(event)

@@ -180,19 +180,29 @@ class Recording:
         location: Location | None,
     ) -> None:
         with self._lock:
-            self.events.append(
-                Event(
-                    sequence=len(self.events) + 1,
-                    key=tag.resource.key,
-                    resource_class=tag.resource.resource_class,
-                    hook=hook,
-                    run_id=self.run_id,
-                    pid=os.getpid(),
-                    outcome=outcome,
-                    exception=exception,
-                    location=location or self.fallback_location,
-                )
-            )
+            event = self.new_event(tag, hook, outcome, exception, location, len(self.events) + 1)
+            self.events.append(event)
+
+    def new_event(
+        self,
+        tag: _Tag,
+        hook: str,
+        outcome: Outcome,
+        exception: BaseException | None,
+        location: Location | None,
+        sequence: int,
+    ) -> Event:
+        return Event(
+            sequence=sequence,
+            key=tag.resource.key,
+            resource_class=tag.resource.resource_class,
+            hook=hook,
+            run_id=self.run_id,
+            pid=os.getpid(),
+            outcome=outcome,
+            exception=exception,
+            location=location or self.fallback_location,
+        )
 
     @contextlib.contextmanager
     def setting_up(self, key: str) -> Iterator[None]:
