@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import multiprocessing.util
 import os
 import pickle
 import sys
@@ -43,6 +44,13 @@ from pytest_resources._recording import (
     _Tag,
     format_user_traceback,
     install,
+)
+from pytest_resources._release_check import (
+    AllowList,
+    Attributor,
+    ProcessState,
+    take_snapshot,
+    wait_for_release,
 )
 
 # The key of this plugin's settings in dagster.yaml, passed to RecordingInstance's constructor.
@@ -72,6 +80,9 @@ class ProcessRecorder(Recording):
         self.stamped: list[tuple[int, Event]] = []
         self._files: dict[str, IO[str]] = {}
         self._write_lock = threading.Lock()
+        # Set by load_job when the test asked for the release check of a multiprocess run.
+        self.release_allow: AllowList | None = None
+        self._release_before: ProcessState | None = None
 
     # -- which resource an object being copied belongs to ---------------------------------------
 
@@ -96,6 +107,8 @@ class ProcessRecorder(Recording):
         run_id = getattr(context, "run_id", None)
         if run_id:
             self.run_id = run_id
+        if self.release_allow is not None and self._release_before is None and self.events_dir:
+            self._start_release_watch()
         known = self._by_object_id.get(id(obj))
         if known is not None:
             return known
@@ -138,18 +151,59 @@ class ProcessRecorder(Recording):
                 [event.location.filename, event.location.lineno] if event.location else None
             ),
         }
+        self._write_line(event.run_id, line)
+
+    def _write_line(self, run_id: str, line: Mapping[str, Any]) -> None:
         with self._write_lock:
-            handle = self._files.get(event.run_id)
-            if handle is None:
-                assert self.events_dir is not None
-                run_dir = os.path.join(self.events_dir, event.run_id or "unknown-run")
-                os.makedirs(run_dir, exist_ok=True)
-                handle = open(  # noqa: SIM115  (kept open for the life of the process)
-                    os.path.join(run_dir, f"{os.getpid()}.jsonl"), "a", encoding="utf-8"
-                )
-                self._files[event.run_id] = handle
+            handle = self._handle(run_id)
             handle.write(json.dumps(line) + "\n")
             handle.flush()
+
+    def _handle(self, run_id: str) -> IO[str]:
+        handle = self._files.get(run_id)
+        if handle is None:
+            assert self.events_dir is not None
+            run_dir = os.path.join(self.events_dir, run_id or "unknown-run")
+            os.makedirs(run_dir, exist_ok=True)
+            handle = open(  # noqa: SIM115  (kept open for the life of the process)
+                os.path.join(run_dir, f"{os.getpid()}.jsonl"), "a", encoding="utf-8"
+            )
+            self._files[run_id] = handle
+        return handle
+
+    # -- the release check in a step process ----------------------------------------------------
+
+    def _start_release_watch(self) -> None:
+        """Before this process's first resource of the run: what the process holds already.
+
+        The events file is opened first, so that it is part of what was there before. The
+        comparison runs as the process exits (multiprocessing runs its finalizers then, after
+        Dagster tore the step's resources down), and reports only what a resource's setup
+        opened: the rest of a step process is Dagster's.
+        """
+        with self._write_lock:
+            self._handle(self.run_id)
+        attributor = Attributor()
+        self.setup_observer = attributor
+        self._release_before = before = take_snapshot()
+        multiprocessing.util.Finalize(
+            None, self._finish_release_watch, args=(before, attributor), exitpriority=100
+        )
+
+    def _finish_release_watch(self, before: ProcessState, attributor: Attributor) -> None:
+        found = attributor.attribute(
+            wait_for_release(before, allow=self.release_allow or AllowList())
+        )
+        for leftover in found:
+            if leftover.opened_by is not None:
+                self._write_line(
+                    self.run_id,
+                    {
+                        "left_open": [leftover.kind, leftover.description, leftover.opened_by],
+                        "pid": os.getpid(),
+                        "time_ns": time.time_ns(),
+                    },
+                )
 
 
 def _exception_data(exception: BaseException | None) -> dict[str, Any] | None:
@@ -249,13 +303,20 @@ def load_job(
     executor: str = "multiprocess",
     start_method: str = "forkserver",
     paths: Sequence[str] = (),
+    release_allow: Sequence[Sequence[str]] | None = None,
 ) -> dagster.JobDefinition:
     """The run's job, rebuilt in any process from importable references (the reconstructor that
     ``build_reconstructable_job`` names).
 
     ``kind`` is ``assets`` (``references`` name each asset), ``definitions`` or ``job`` (one
-    reference); ``resources`` is the base64 pickle of the resources the test passed.
+    reference); ``resources`` is the base64 pickle of the resources the test passed;
+    ``release_allow`` (allowed paths, allowed thread names) asks step processes for the release
+    check.
     """
+    if release_allow is not None and _activated:
+        # A step process of a run that asked for the release check: (paths, thread names).
+        allowed_paths, allowed_threads = release_allow
+        _activated[0].release_allow = AllowList(tuple(allowed_paths), tuple(allowed_threads))
     for path in reversed(paths):
         if path not in sys.path:
             sys.path.insert(0, path)

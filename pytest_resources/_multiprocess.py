@@ -54,6 +54,7 @@ from pytest_resources._recording import (
     is_context_manager_resource,
     recording_active,
 )
+from pytest_resources._release_check import Leftover
 from pytest_resources._rules import Violation, check_recording
 
 if TYPE_CHECKING:
@@ -362,22 +363,31 @@ def remote_exception(
 
 def read_process_events(
     events_dir: str, run_id: str, classes: Mapping[str, type[Any]]
-) -> list[tuple[int, Event]]:
-    """The events the run's other processes wrote, with the time each happened, in order per
-    process; and removes their files."""
+) -> tuple[list[tuple[int, Event]], list[Leftover]]:
+    """The events the run's other processes wrote, with the time each happened, in order; what
+    their resources' setups left open (the release check); and removes their files."""
     run_dir = os.path.join(events_dir, run_id)
     per_process: list[list[tuple[int, Event]]] = []
+    left_open: list[Leftover] = []
     if not os.path.isdir(run_dir):
-        return []
+        return [], []
     for name in sorted(os.listdir(run_dir)):
         events: list[tuple[int, Event]] = []
         with open(os.path.join(run_dir, name), encoding="utf-8") as file:
             for line in file:
-                if line.strip():
-                    events.append(_decode(json.loads(line), classes))
+                if not line.strip():
+                    continue
+                data = json.loads(line)
+                if "left_open" in data:
+                    kind, description, opened_by = data["left_open"]
+                    left_open.append(
+                        Leftover(kind, f"{description}, in process {data['pid']}", opened_by)
+                    )
+                else:
+                    events.append(_decode(data, classes))
         per_process.append(events)
     shutil.rmtree(run_dir, ignore_errors=True)
-    return list(heapq.merge(*per_process, key=lambda item: item[0]))
+    return list(heapq.merge(*per_process, key=lambda item: item[0])), left_open
 
 
 def _decode(data: Mapping[str, Any], classes: Mapping[str, type[Any]]) -> tuple[int, Event]:
@@ -540,6 +550,7 @@ def materialize(
     start_method: StartMethod = "forkserver",
     raise_on_error: bool = False,
     check: bool = True,
+    release_check: bool | None = None,
 ) -> RunResult:
     """Run ``target`` (a list of assets, a Definitions or a job) for real; see
     :meth:`RunContext.materialize`."""
@@ -568,8 +579,15 @@ def materialize(
     error: BaseException | None = None
     result: Any = None
     instance = run_context.instance
+    settings = test_runs.settings.overridden(release_check=release_check)
+    left_open: list[Leftover] = []
     if executor == "in_process":
         job = _child.build_job(target, given, _child.executor_def("in_process"))
+        from pytest_resources._run import ReleaseWatch
+
+        watch = ReleaseWatch.start(settings.release_allow) if settings.release_check else None
+        if watch is not None:
+            recorder.setup_observer = watch.attributor
         with recording_active(recorder):
             try:
                 result = job.execute_in_process(
@@ -579,6 +597,8 @@ def materialize(
                 )
             except BaseException as exc:
                 error = exc
+        if watch is not None:
+            left_open = watch.finish()
         run_ids = [result.run_id] if result is not None else []
         child_events: list[tuple[int, Event]] = []
     else:
@@ -591,6 +611,9 @@ def materialize(
             "start_method": start_method,
             "paths": [path for path in sys.path if isinstance(path, str)],
         }
+        if settings.release_check:
+            allow = settings.release_allow
+            kwargs["release_allow"] = [list(allow.paths), list(allow.thread_names)]
         instance = session_instance(run_context)
         session = _sessions[run_context]
         before = set(os.listdir(session.events_dir))
@@ -615,9 +638,11 @@ def materialize(
             run_ids.append(result.run_id)
         child_events = []
         for run_id in run_ids:
-            child_events.extend(
-                read_process_events(session.events_dir, run_id, _classes(job, given))
+            events, run_left_open = read_process_events(
+                session.events_dir, run_id, _classes(job, given)
             )
+            child_events.extend(events)
+            left_open.extend(run_left_open)
     run_id = result.run_id if result is not None else (run_ids[0] if run_ids else "")
     recording = _run_recording(run_id, job, given, recorder, child_events, location)
     run = test_runs.new_run()
@@ -625,7 +650,13 @@ def materialize(
     run.recordings.append(recording)
     test_runs.recordings.append(recording)
     problems = _problems(
-        test_runs, recording, result, executor=executor, orchestrator_pid=os.getpid(), check=check
+        test_runs,
+        recording,
+        result,
+        left_open,
+        executor=executor,
+        orchestrator_pid=os.getpid(),
+        check=check,
     )
     if error is not None:
         if problems and hasattr(error, "add_note"):
@@ -690,6 +721,7 @@ def _problems(
     test_runs: TestRuns,
     recording: Recording,
     result: Any,
+    left_open: list[Leftover],
     *,
     executor: Executor,
     orchestrator_pid: int,
@@ -704,7 +736,7 @@ def _problems(
             violations.extend(_unneeded_violations(recording, result, orchestrator_pid))
     if result is not None:
         violations.extend(_teardown_engine_events(recording, result, violations))
-    problems = Problems(tuple(violations))
+    problems = Problems(tuple(violations), (), tuple(left_open))
     if problems and check:
         test_runs.problems.append(problems)
     return problems

@@ -314,7 +314,7 @@ class OpenResources:
         # Keys whose audit was switched off; nested resources follow their top-level key.
         self._unaudited = unaudited if settings.leak_audit else frozenset(named)
         self._leaks: list[Finding] = []
-        self._release: _ReleaseWatch | None = None
+        self._release: ReleaseWatch | None = None
         self.recording = Recording(run.run_id, fallback_location=location, fault=fault)
         self.problems = Problems()
         if check and len(self._unaudited) < len(named):
@@ -329,7 +329,7 @@ class OpenResources:
         run.owner.recordings.append(self.recording)
         if self._check and self._settings.release_check:
             # Before anything of the run exists: the event loop below is the run's too.
-            self._release = _ReleaseWatch.start(self._settings.release_allow)
+            self._release = ReleaseWatch.start(self._settings.release_allow)
             self.recording.setup_observer = self._release.attributor
         extra: dict[str, Any] = {}
         if _BUILD_RESOURCES_TAKES_EVENT_LOOP:
@@ -473,7 +473,7 @@ class Settings:
         return dataclasses.replace(self, **made)
 
 
-class _ReleaseWatch:
+class ReleaseWatch:
     """What the process holds before a run opens its resources, to compare after teardown."""
 
     def __init__(self, allow: AllowList) -> None:
@@ -484,7 +484,7 @@ class _ReleaseWatch:
         self._before = take_snapshot()
 
     @classmethod
-    def start(cls, allow: AllowList) -> _ReleaseWatch:
+    def start(cls, allow: AllowList) -> ReleaseWatch:
         """Start watching; where /proc is missing only threads can be compared, and a warning
         says so rather than letting the check pass silently."""
         if not release_check_available():
@@ -747,9 +747,12 @@ class RunContext:
         start_method: Literal["forkserver", "spawn"] = "forkserver",
         raise_on_error: bool = False,
         check: bool = True,
+        release_check: bool | None = None,
     ) -> RunResult:
         """Run assets, a Definitions or a job for real, in-process or with a process per step,
-        recording every resource hook in every process of the run (docs/multiprocess.md)."""
+        recording every resource hook in every process of the run (docs/multiprocess.md).
+        ``release_check=True`` checks, in each process, that what the resources' setups opened
+        was released (the test's and the project's setting by default)."""
         __tracebackhide__ = True
         from pytest_resources._multiprocess import materialize
 
@@ -764,4 +767,5 @@ class RunContext:
             start_method=start_method,
             raise_on_error=raise_on_error,
             check=check,
+            release_check=release_check,
         )

@@ -269,3 +269,33 @@ def test_thread(run_context):
             "*ReleaseCheckUnavailable: pytest-resources: no /proc here",
         ]
     )
+
+
+def test_in_process_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+@dg.asset
+def polled(poller: ThreadStarter):
+    return 1
+
+
+def test_leaves_a_thread(run_context):
+    run_context.materialize(
+        [polled], resources={"poller": ThreadStarter(join_it=False)}, release_check=True
+    )
+
+
+def test_joins_it(run_context):
+    run_context.materialize([polled], resources={"poller": ThreadStarter()}, release_check=True)
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*LifecycleError: 1 thing left open after teardown:",
+            "*opened by the setup of resource 'poller':",
+            "*- thread: 'poller' (daemon thread, native id *)",
+        ]
+    )

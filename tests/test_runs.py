@@ -313,7 +313,10 @@ def test_multiprocess_runs(pytester: pytest.Pytester) -> None:
         + """
 def test_forkserver(run_context):
     result = run_context.materialize(
-        [users, report], resources={"client": client()}, executor="multiprocess"
+        [users, report],
+        resources={"client": client()},
+        executor="multiprocess",
+        release_check=True,  # nothing a correct resource opens stays open in a step process
     )
     assert result.success
     run_context.lifecycle("client").assert_once_per_process(processes=2)
@@ -359,6 +362,26 @@ def test_a_resource_the_step_does_not_need(run_context):
     )
 
 
+import threading
+
+
+class LeavesAThread(dg.ConfigurableResource):
+    def setup_for_execution(self, context):
+        threading.Thread(target=threading.Event().wait, name="poller", daemon=True).start()
+
+
+@dg.asset
+def polled(poller: LeavesAThread):
+    return 1
+
+
+def test_release_check_per_step_process(run_context):
+    run_context.materialize(
+        [polled], resources={"poller": LeavesAThread()}, executor="multiprocess",
+        release_check=True,
+    )
+
+
 def test_spawn(run_context):
     result = run_context.materialize(
         [users], resources={"client": client()}, executor="multiprocess", start_method="spawn"
@@ -368,7 +391,7 @@ def test_spawn(run_context):
 """
     )
     result = pytester.runpytest_subprocess()
-    result.assert_outcomes(passed=3, failed=3)
+    result.assert_outcomes(passed=3, failed=4)
     result.stdout.fnmatch_lines(
         [
             "*resource 'forgets' (test_steps.ForgetsTeardown) broke rule 2:*",
@@ -393,5 +416,13 @@ def test_spawn(run_context):
             "resources its steps need",
             "*'extra' was set up in process *, which ran step(s) builds_its_own; none of them "
             "needs it.",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_release_check_per_step_process _*",
+            "*LifecycleError: 1 thing left open after teardown:",
+            "*opened by the setup of resource 'poller':",
+            "*- thread: 'poller' (daemon thread, native id *), in process *",
         ]
     )
