@@ -637,10 +637,9 @@ def materialize(
         if result is not None and result.run_id not in run_ids:
             run_ids.append(result.run_id)
         child_events = []
+        classes = _classes(job, given)
         for run_id in run_ids:
-            events, run_left_open = read_process_events(
-                session.events_dir, run_id, _classes(job, given)
-            )
+            events, run_left_open = read_process_events(session.events_dir, run_id, classes)
             child_events.extend(events)
             left_open.extend(run_left_open)
     run_id = result.run_id if result is not None else (run_ids[0] if run_ids else "")

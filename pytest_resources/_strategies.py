@@ -251,6 +251,19 @@ def _flatten(metadata: Iterable[object]) -> Iterator[object]:
             yield item
 
 
+# annotated-types bounds, each with the attribute that holds it; _Constraints names its fields
+# after those attributes.
+_BOUNDS: tuple[tuple[type[Any], str], ...] = (
+    (at.Gt, "gt"),
+    (at.Ge, "ge"),
+    (at.Lt, "lt"),
+    (at.Le, "le"),
+    (at.MultipleOf, "multiple_of"),
+    (at.MinLen, "min_length"),
+    (at.MaxLen, "max_length"),
+)
+
+
 @dataclass(frozen=True)
 class _Constraints:
     gt: Any = None
@@ -267,20 +280,9 @@ class _Constraints:
         found: dict[str, Any] = {}
         predicates = list(self.predicates)
         for item in _flatten(metadata):
-            if isinstance(item, at.Gt):
-                found["gt"] = item.gt
-            elif isinstance(item, at.Ge):
-                found["ge"] = item.ge
-            elif isinstance(item, at.Lt):
-                found["lt"] = item.lt
-            elif isinstance(item, at.Le):
-                found["le"] = item.le
-            elif isinstance(item, at.MultipleOf):
-                found["multiple_of"] = item.multiple_of
-            elif isinstance(item, at.MinLen):
-                found["min_length"] = item.min_length
-            elif isinstance(item, at.MaxLen):
-                found["max_length"] = item.max_length
+            bound = next((name for kind, name in _BOUNDS if isinstance(item, kind)), None)
+            if bound is not None:
+                found[bound] = getattr(item, bound)
             elif isinstance(item, at.Predicate):
                 predicates.append(item.func)
             # pydantic keeps Field(pattern=...) in a private metadata class: read it by name.
