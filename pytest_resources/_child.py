@@ -6,9 +6,10 @@ test process patched in memory is there. Two Dagster-native ways in reach such a
 * the instance. Every step process rebuilds the run's ``DagsterInstance`` from its
   ``InstanceRef``, and a ``dagster.yaml`` with ``instance_class`` makes that
   :class:`RecordingInstance`, whose module is imported there. Its constructor switches the
-  recording on (:func:`activate`): Dagster's copy methods are wrapped
-  (:func:`pytest_resources._recording.install`) and a :class:`ProcessRecorder` writes every hook
-  call to ``<events dir>/<run id>/<pid>.jsonl``, which the test process reads back.
+  recording on for the life of the process (:func:`activate`): a :class:`ProcessRecorder`
+  records the hooks of every resource the process initializes (see
+  :mod:`pytest_resources._recording`) and writes each call to
+  ``<events dir>/<run id>/<pid>.jsonl``, which the test process reads back.
 * the job. :func:`load_job` is the reconstructor of the run's ``ReconstructableJob``
   (``dagster.build_reconstructable_job``): it re-imports the user's assets, Definitions or job by
   module and name, and rebuilds the resources the test built from their pickles.
@@ -40,10 +41,10 @@ from pytest_resources._recording import (
     Outcome,
     Recording,
     RegisteredResource,
-    _active_recordings,
     _Tag,
+    choose_registration,
+    exception_message,
     format_user_traceback,
-    install,
 )
 from pytest_resources._release_check import (
     AllowList,
@@ -86,7 +87,9 @@ class ProcessRecorder(Recording):
 
     # -- which resource an object being copied belongs to ---------------------------------------
 
-    def registered_for(self, obj: Any, context: Any) -> RegisteredResource | None:
+    def registered_for(
+        self, obj: Any, context: Any, parent: RegisteredResource | None
+    ) -> RegisteredResource | None:
         try:
             resource_def = context.resource_def
             all_defs = context.all_resource_defs
@@ -97,8 +100,8 @@ class ProcessRecorder(Recording):
         owner = getattr(getattr(resource_def, "resource_fn", None), "__self__", None)
         if obj is not owner:
             nested = self._by_object_id.get(id(obj))
-            if nested is not None:
-                return nested
+            if nested:
+                return choose_registration(nested, parent)
             if type(obj) is not getattr(resource_def, "configurable_resource_cls", None):
                 return None  # a configure_at_launch() partial builds an object of this class
         key = next((name for name, value in all_defs.items() if value is resource_def), None)
@@ -110,8 +113,8 @@ class ProcessRecorder(Recording):
         if self.release_allow is not None and self._release_before is None and self.events_dir:
             self._start_release_watch()
         known = self._by_object_id.get(id(obj))
-        if known is not None:
-            return known
+        if known:
+            return choose_registration(known, parent)
         # The same walk as for the test's own resources: nested keys, nesting order (rule 4).
         self.register({key: obj})
         return self.resources.get(key)
@@ -209,10 +212,7 @@ class ProcessRecorder(Recording):
 def _exception_data(exception: BaseException | None) -> dict[str, Any] | None:
     if exception is None:
         return None
-    try:
-        message = str(exception)
-    except Exception:  # a broken __str__ must not break the recording
-        message = f"<unprintable {type(exception).__name__}>"
+    message = exception_message(exception)
     try:
         formatted = format_user_traceback(exception)
     except Exception:
@@ -232,9 +232,8 @@ def activate(events_dir: str) -> ProcessRecorder:
     """Record every resource this process initializes from now on, into ``events_dir``."""
     if _activated:
         return _activated[0]
-    install()
     recorder = ProcessRecorder(events_dir)
-    _active_recordings.append(recorder)
+    recorder.activate()  # never deactivated: the process ends with its step
     _activated.append(recorder)
     return recorder
 

@@ -51,6 +51,7 @@ from pytest_resources._recording import (
     Location,
     Recording,
     RegisteredResource,
+    describe_exception,
     is_context_manager_resource,
     recording_active,
 )
@@ -158,7 +159,7 @@ def dump_resources(resources: Mapping[str, Any]) -> str:
             raise ResourceUsageError(
                 f"run_context.materialize(executor='multiprocess'): resource {key!r} "
                 f"({cls.__module__}.{cls.__qualname__}) cannot be handed to the step processes "
-                f"({type(error).__name__}: {error}). A step process rebuilds each resource from "
+                f"({describe_exception(error)}). A step process rebuilds each resource from "
                 "its class and config: define the class at module level (not inside a test "
                 "function), keep config values picklable, or run with executor='in_process'."
             ) from None

@@ -2,16 +2,33 @@
 
 Dagster never sets up the user's instance. For each resource it initializes it copies the
 instance (``_resolve_and_update_nested_resources``, then ``with_replaced_resource_context`` and
-``_with_updated_values``) and calls the hooks on the last copy. So the user's classes and
-instances stay untouched: we wrap those two Dagster copy methods once per process, and when the
-object being copied belongs to a recording, the copy is tagged and its class is swapped for a
-recording subclass of the user's class. That subclass records each hook call and delegates to
-the user's method. Outside a recording the wrappers only pass through.
+``_with_updated_values``) and calls the hooks on the last copy. We follow those copies and record
+the hooks called on them, without giving any object another class and without writing into any
+object:
+
+* Dagster's two copy methods are wrapped once per process. While a recording is active, a copy
+  of an object that belongs to it is entered in the recording's table of copies (by identity,
+  held alive there); outside a recording the wrappers only pass through.
+* The four hooks are wrapped on the class that defines them, and only while a recording that
+  initializes a resource of that class is active (:func:`_acquire_hooks`, counted, so nested and
+  overlapping recordings share one wrapper; the last one out restores the class's own
+  attribute). The wrapper records only a call made on a copy in a recording's table, and only at
+  the outermost definition (a ``super()`` call inside an override is part of the same call).
+  Everything else, another thread's resource or a plain instance, goes straight to the user's
+  method.
+
+Why this is safe: ``type(copy)`` is the user's class, no class is created, so
+``__init_subclass__``, class keywords, type-keyed registries and ``__subclasses__()`` see what
+they see under plain Dagster; copies hold nothing extra, so ``vars()``, equality, pickling and
+``model_copy`` are unchanged. Dagster's ``_is_cm_resource_cls`` compares a class's hooks with
+``ConfigurableResourceFactory``'s: a wrapper replaces the one attribute that every class
+resolving to it sees, so that comparison gives the same answer while wrapped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import os
 import sys
@@ -31,15 +48,28 @@ from dagster._config.pythonic_config.resource import (
 SETUP = "setup_for_execution"
 TEARDOWN = "teardown_after_execution"
 CREATE = "create_resource"
+YIELD = "yield_for_execution"
 YIELD_ENTER = "yield_for_execution enter"
 YIELD_EXIT = "yield_for_execution exit"
+# The methods Dagster calls on a resource's copy, wrapped while a recording is active.
+HOOKS = (SETUP, TEARDOWN, CREATE, YIELD)
 
 Outcome = Literal["returned", "raised"]
 
-# Ends with Dagster's internal marker so Dagster's own field handling skips it, and starts with an
-# underscore so pydantic's ``dict(model)`` skips it: the tag never reaches config or the
-# keyword arguments of a copy.
-_TAG_ATTRIBUTE = "_pytest_resources_tag__internal__"
+
+def exception_message(exception: BaseException) -> str:
+    """``str(exception)``, or a stand-in when its ``__str__`` raises: a report is always
+    produced, whatever a user's exception does."""
+    try:
+        return str(exception)
+    except Exception:
+        return f"<unprintable {type(exception).__name__}>"
+
+
+def describe_exception(exception: BaseException) -> str:
+    """``Type: message``, as Python shows an exception."""
+    message = exception_message(exception)
+    return f"{type(exception).__name__}: {message}" if message else type(exception).__name__
 
 
 @dataclass(frozen=True)
@@ -76,7 +106,7 @@ class Event:
     def describe(self) -> str:
         outcome: str = self.outcome
         if self.exception is not None:
-            outcome = f"raised {type(self.exception).__name__}: {self.exception}"
+            outcome = f"raised {describe_exception(self.exception)}"
         where = f"  at {self.location}" if self.location else ""
         return f"{self.key:<14} {self.hook:<27} {outcome}  pid {self.pid}{where}"
 
@@ -102,8 +132,8 @@ class Recording:
     resources: dict[str, RegisteredResource] = field(default_factory=dict)
     # (parent key, child key): the child must be set up before the parent, torn down after it.
     nesting: list[tuple[str, str]] = field(default_factory=list)
-    # (class, first key, second key): one instance reachable twice, so Dagster sets it up twice.
-    duplicates: list[tuple[type[Any], str, str]] = field(default_factory=list)
+    # (class, keys): one instance reachable under several keys, so Dagster sets it up as often.
+    shared: list[tuple[type[Any], tuple[str, ...]]] = field(default_factory=list)
     # Copies Dagster made and set up, with the key they serve: the live state, for audits.
     live_copies: list[tuple[str, Any]] = field(default_factory=list)
     # Called with (key, live copy) as soon as a resource is set up, while it holds its state.
@@ -112,15 +142,21 @@ class Recording:
     fault: FaultPoint | None = None
     # Told around every setup, to learn what each resource's setup opened (_release_check).
     setup_observer: SetupObserver | None = None
-    _by_object_id: dict[int, RegisteredResource] = field(default_factory=dict)
+    # id of an object the user built -> its registrations (several when it is reachable twice).
+    _by_object_id: dict[int, list[RegisteredResource]] = field(default_factory=dict)
     _keep_alive: list[Any] = field(default_factory=list)
+    # id of one of Dagster's copies -> (the copy, kept alive so the id stays its own; its tag).
+    _copies: dict[int, tuple[Any, _Tag]] = field(default_factory=dict)
+    # Classes whose hooks this recording holds wrapped; None while it is not active.
+    _hooked: set[type[Any]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def register(self, resources: Mapping[str, Any]) -> None:
         """Learn the resources of the run and how they nest, before Dagster initializes them.
 
-        Top-level resources first, then their nested resources, breadth first, so that an
-        instance reachable twice is reported under its top-level key.
+        Top-level resources first, then their nested resources, breadth first. An instance
+        reachable under several keys is registered under each, since Dagster initializes it once
+        for each; :attr:`shared` lists it.
         """
         top_level_keys = {id(value): key for key, value in resources.items()}
         pending: list[tuple[str, Any, str | None]] = [
@@ -138,9 +174,14 @@ class Recording:
                     self.nesting.append((key, top_level_keys[id(nested)]))
                 elif isinstance(nested, (ConfigurableResourceFactory, PartialResource)):
                     pending.append((f"{key}.{attribute}", nested, key))
+        self.shared = [
+            (found[0].resource_class, tuple(registered.key for registered in found))
+            for found in self._by_object_id.values()
+            if len(found) > 1
+        ]
 
     def _register_one(self, key: str, value: Any, parent_key: str | None) -> bool:
-        """Register one resource; False for what has no hooks to record, or is a duplicate."""
+        """Register one resource; False for what has no hooks to record."""
         if isinstance(value, PartialResource):
             # A partial builds a fresh instance inside its resource function, so it is found by
             # its resource definition (cached on the partial) rather than by object identity.
@@ -151,17 +192,19 @@ class Recording:
             resource_class = type(value)
         else:
             return False  # plain values and function resources have no hooks to record
-        first = self._by_object_id.get(id(identity))
-        if first is not None:
-            self.duplicates.append((resource_class, first.key, key))
-            return False
         registered = RegisteredResource(key, resource_class, parent_key, value)
-        self._by_object_id[id(identity)] = registered
+        self._by_object_id.setdefault(id(identity), []).append(registered)
         self._keep_alive.append(identity)
         self.resources[key] = registered
+        if self._hooked is not None:
+            self._hook(resource_class)
         return True
 
-    def registered_for(self, obj: Any, context: Any) -> RegisteredResource | None:
+    def registered_for(
+        self, obj: Any, context: Any, parent: RegisteredResource | None
+    ) -> RegisteredResource | None:
+        """The registration ``obj``, about to be copied by Dagster, is initialized under.
+        ``parent`` is the resource whose nested resources Dagster is initializing, if any."""
         found = self._by_object_id.get(id(obj))
         if found is None:
             try:
@@ -169,7 +212,44 @@ class Recording:
             except Exception:  # an unbound context (direct invocation) has no definition
                 return None
             found = self._by_object_id.get(id(resource_def))
-        return found
+            if found is None:
+                return None
+        return choose_registration(found, parent)
+
+    def adopt(self, copy: Any, tag: _Tag) -> None:
+        """Remember that ``copy``, one of Dagster's copies, serves ``tag``'s resource."""
+        self._copies[id(copy)] = (copy, tag)
+
+    def tag_of(self, obj: Any) -> _Tag | None:
+        entry = self._copies.get(id(obj))
+        return entry[1] if entry is not None and entry[0] is obj else None
+
+    # -- hooks wrapped while active -------------------------------------------------------------
+
+    def _hook(self, resource_class: type[Any]) -> None:
+        assert self._hooked is not None
+        if resource_class not in self._hooked:
+            _acquire_hooks(resource_class)
+            self._hooked.add(resource_class)
+
+    def activate(self) -> None:
+        """Wrap the hooks of the registered classes; called before Dagster initializes them."""
+        _install_copy_wrappers()
+        self._hooked = set()
+        for registered in list(self.resources.values()):
+            self._hook(registered.resource_class)
+        _active_recordings.append(self)
+
+    def deactivate(self) -> None:
+        """Restore the classes and let go of Dagster's intermediate copies."""
+        if self in _active_recordings:
+            _active_recordings.remove(self)
+        for resource_class in self._hooked or ():
+            _release_hooks(resource_class)
+        self._hooked = None
+        self._copies.clear()
+
+    # -- what was called ------------------------------------------------------------------------
 
     def record(
         self,
@@ -222,6 +302,14 @@ class Recording:
             listener(key, live_copy)
 
 
+def choose_registration(
+    found: list[RegisteredResource], parent: RegisteredResource | None
+) -> RegisteredResource:
+    """Of an instance's registrations, the one under the parent being initialized."""
+    parent_key = parent.key if parent is not None else None
+    return next((r for r in found if r.parent_key == parent_key), found[0])
+
+
 class SetupObserver(Protocol):
     def before_setup(self, key: str) -> None: ...
 
@@ -244,36 +332,40 @@ class _Tag:
 
 # Recordings whose resources are being initialized right now; usually zero or one.
 _active_recordings: list[Recording] = []
+# The resource whose nested resources Dagster is initializing in this thread, if any.
+_initializing_parent: contextvars.ContextVar[_Tag | None] = contextvars.ContextVar(
+    "pytest_resources_initializing_parent", default=None
+)
 
 
 @contextlib.contextmanager
 def recording_active(recording: Recording) -> Iterator[Recording]:
-    """Make Dagster's copies of ``recording``'s resources record their hooks while inside."""
-    install()
-    _active_recordings.append(recording)
+    """Record the hooks Dagster calls on ``recording``'s resources while inside."""
+    recording.activate()
     try:
         yield recording
     finally:
-        _active_recordings.remove(recording)
+        recording.deactivate()
 
 
-def _find_tag(obj: Any, context: Any) -> _Tag | None:
-    existing = obj.__dict__.get(_TAG_ATTRIBUTE)
-    if existing is not None:
-        return existing  # type: ignore[no-any-return]
+def _tag_of(obj: Any) -> _Tag | None:
     for recording in reversed(_active_recordings):
-        registered = recording.registered_for(obj, context)
-        if registered is not None:
-            return _Tag(recording, registered)
+        tag = recording.tag_of(obj)
+        if tag is not None:
+            return tag
     return None
 
 
-def _adopt(copy: Any, tag: _Tag) -> None:
-    """Tag one of Dagster's copies and give it the recording subclass of its class."""
-    copy.__dict__[_TAG_ATTRIBUTE] = tag
-    cls = type(copy)
-    if not getattr(cls, "_pytest_resources_recording", False):
-        object.__setattr__(copy, "__class__", _recording_class(cls))
+def _registered_tag(obj: Any, context: Any) -> _Tag | None:
+    parent = _initializing_parent.get()
+    for recording in reversed(_active_recordings):
+        same_recording_parent = (
+            parent.resource if parent and parent.recording is recording else None
+        )
+        registered = recording.registered_for(obj, context, same_recording_parent)
+        if registered is not None:
+            return _Tag(recording, registered)
+    return None
 
 
 # --- where the user's code called from -------------------------------------------------------
@@ -317,7 +409,10 @@ def _caller_location(frame: FrameType | None) -> Location | None:
 
 
 def format_user_traceback(exception: BaseException) -> list[str]:
-    """The exception with only the user's frames: Dagster's and ours say nothing to a user."""
+    """The exception with only the user's frames: Dagster's and ours say nothing to a user.
+
+    Each sub-exception of an exception group is shown, indented under the group; an exception
+    whose ``__str__`` raises is shown by its type."""
     # Raised in a step process: its frames were formatted there (pytest_resources._multiprocess).
     remote: tuple[str, ...] | None = getattr(exception, "__pytest_resources_traceback__", None)
     if remote:
@@ -328,11 +423,20 @@ def format_user_traceback(exception: BaseException) -> list[str]:
         if not frame.filename.startswith((*_SKIPPED_DIRECTORIES, _PACKAGE_DIRECTORY))
     ]
     lines = traceback.format_list(frames)
-    lines.extend(traceback.format_exception_only(type(exception), exception))
+    lines.append(describe_exception(exception) + "\n")
+    for number, sub_exception in enumerate(getattr(exception, "exceptions", None) or (), 1):
+        if not isinstance(sub_exception, BaseException):
+            continue
+        lines.append(f"  +-- sub-exception {number}:\n")
+        lines.extend(
+            "  |   " + line
+            for chunk in format_user_traceback(sub_exception)
+            for line in chunk.splitlines(keepends=True)
+        )
     return lines
 
 
-# --- the recording subclass ------------------------------------------------------------------
+# --- the hooks, wrapped on their defining classes while a recording is active -----------------
 
 _T = TypeVar("_T")
 
@@ -357,11 +461,16 @@ def _with_fault(tag: _Tag, hook: str, method: Callable[..., _T]) -> Callable[...
 
 
 def _recorded_call(
-    tag: _Tag, hook: str, location: Location | None, call: Callable[..., _T], *args: Any
+    tag: _Tag,
+    hook: str,
+    location: Location | None,
+    call: Callable[..., _T],
+    *args: Any,
+    **kwargs: Any,
 ) -> _T:
     __tracebackhide__ = True
     try:
-        result = call(*args)
+        result = call(*args, **kwargs)
     except BaseException as exc:
         tag.recording.record(tag, hook, "raised", exc, location)
         raise
@@ -428,88 +537,141 @@ class _RecordedAsyncContextManager(_RecordedContextManager):
         return suppress
 
 
-_recording_classes: dict[type[Any], type[Any]] = {}
+# Each recorder: (tag, the live copy, its bound hook, the caller's location, args, kwargs).
+def _record_setup(
+    tag: _Tag,
+    live_copy: Any,
+    method: Callable[..., Any],
+    location: Location | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    __tracebackhide__ = True
+    with tag.recording.setting_up(tag.resource.key):
+        setup = _with_fault(tag, SETUP, method)
+        return _recorded_call(tag, SETUP, location, setup, *args, **kwargs)
 
 
-def _recording_class(cls: type[Any]) -> type[Any]:
-    """A subclass of ``cls`` that records its hooks; one per class, made on first use."""
-    try:
-        return _recording_classes[cls]
-    except KeyError:
-        pass
+def _record_teardown(
+    tag: _Tag,
+    live_copy: Any,
+    method: Callable[..., Any],
+    location: Location | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    __tracebackhide__ = True
+    teardown = _with_fault(tag, TEARDOWN, method)
+    return _recorded_call(tag, TEARDOWN, location, teardown, *args, **kwargs)
 
-    def setup_for_execution(self: Any, context: Any) -> None:
+
+def _record_create(
+    tag: _Tag,
+    live_copy: Any,
+    method: Callable[..., Any],
+    location: Location | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    __tracebackhide__ = True
+    with tag.recording.setting_up(tag.resource.key):
+        create = _with_fault(tag, CREATE, method)
+        value = _recorded_call(tag, CREATE, location, create, *args, **kwargs)
+    if not type(live_copy)._is_cm_resource_cls():
+        # Dagster's plain path: setup, create, and no teardown ever; this is the live state.
+        tag.recording.resource_ready(tag.resource.key, live_copy)
+    return value
+
+
+def _record_yield(
+    tag: _Tag,
+    live_copy: Any,
+    method: Callable[..., Any],
+    location: Location | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    __tracebackhide__ = True
+    wrapped = method(*args, **kwargs)
+    if isinstance(wrapped, contextlib.AbstractAsyncContextManager):
+        return _RecordedAsyncContextManager(wrapped, tag, live_copy, location)
+    return _RecordedContextManager(wrapped, tag, live_copy, location)
+
+
+_RECORDERS: dict[str, Callable[..., Any]] = {
+    SETUP: _record_setup,
+    TEARDOWN: _record_teardown,
+    CREATE: _record_create,
+    YIELD: _record_yield,
+}
+
+
+@dataclass
+class _Wrapped:
+    """One hook of one class, wrapped: what the class held before, and how many hold it."""
+
+    original: Any
+    wrapper: Callable[..., Any]
+    holders: int = 0
+
+
+_wrapped_hooks: dict[tuple[type[Any], str], _Wrapped] = {}
+_wrapping_lock = threading.RLock()
+
+
+def _defining_class(cls: type[Any], hook: str) -> type[Any]:
+    return next(klass for klass in cls.__mro__ if hook in vars(klass))
+
+
+def _hook_wrapper(hook: str, original: Any) -> Callable[..., Any]:
+    recorder = _RECORDERS[hook]
+    function = getattr(original, "__func__", original)
+
+    @functools.wraps(function)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
+        method = original.__get__(self, type(self))
+        tag = _tag_of(self) if _active_recordings else None
+        # Only the outermost definition records: a super() call inside an override is part of
+        # the same call.
+        if tag is None or getattr(type(self), hook) is not wrapper:
+            return method(*args, **kwargs)
         location = _caller_location(sys._getframe(1))
-        setup = _with_fault(tag, SETUP, cls.setup_for_execution)
-        with tag.recording.setting_up(tag.resource.key):
-            _recorded_call(tag, SETUP, location, setup, self, context)
+        return recorder(tag, self, method, location, args, kwargs)
 
-    def teardown_after_execution(self: Any, context: Any) -> None:
-        __tracebackhide__ = True
-        tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
-        location = _caller_location(sys._getframe(1))
-        teardown = _with_fault(tag, TEARDOWN, cls.teardown_after_execution)
-        _recorded_call(tag, TEARDOWN, location, teardown, self, context)
+    return wrapper
 
-    def create_resource(self: Any, context: Any) -> Any:
-        __tracebackhide__ = True
-        tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
-        location = _caller_location(sys._getframe(1))
-        create = _with_fault(tag, CREATE, cls.create_resource)
-        with tag.recording.setting_up(tag.resource.key):
-            value = _recorded_call(tag, CREATE, location, create, self, context)
-        if not cls._is_cm_resource_cls():
-            # Dagster's plain path: setup, create, and no teardown ever; this is the live state.
-            tag.recording.resource_ready(tag.resource.key, self)
-        return value
 
-    def yield_for_execution(self: Any, context: Any) -> Any:
-        __tracebackhide__ = True
-        tag: _Tag = self.__dict__[_TAG_ATTRIBUTE]
-        location = _caller_location(sys._getframe(1))
-        wrapped = cls.yield_for_execution(self, context)
-        if isinstance(wrapped, contextlib.AbstractAsyncContextManager):
-            return _RecordedAsyncContextManager(wrapped, tag, self, location)
-        return _RecordedContextManager(wrapped, tag, self, location)
+def _acquire_hooks(cls: type[Any]) -> None:
+    with _wrapping_lock:
+        for hook in HOOKS:
+            owner = _defining_class(cls, hook)
+            wrapped = _wrapped_hooks.get((owner, hook))
+            if wrapped is None:
+                original = vars(owner)[hook]
+                wrapped = _Wrapped(original, _hook_wrapper(hook, original))
+                setattr(owner, hook, wrapped.wrapper)
+                _wrapped_hooks[(owner, hook)] = wrapped
+            wrapped.holders += 1
 
-    def __reduce_ex__(self: Any, protocol: Any) -> Any:
-        # Pickle a live copy as the user's class, without the tag: the recording is not state.
-        reduced = list(super(recording_class, self).__reduce_ex__(protocol))
-        reduced[1] = tuple(cls if arg is recording_class else arg for arg in reduced[1])
-        if len(reduced) > 2 and isinstance(reduced[2], dict) and "__dict__" in reduced[2]:
-            state = dict(reduced[2])
-            state["__dict__"] = {
-                name: value for name, value in state["__dict__"].items() if name != _TAG_ATTRIBUTE
-            }
-            reduced[2] = state
-        return tuple(reduced)
 
-    namespace: dict[str, Any] = {
-        "__module__": cls.__module__,
-        "__qualname__": cls.__qualname__,
-        "__doc__": cls.__doc__,
-        "__slots__": (),
-        "setup_for_execution": setup_for_execution,
-        "teardown_after_execution": teardown_after_execution,
-        "create_resource": create_resource,
-        "yield_for_execution": yield_for_execution,
-        "__reduce_ex__": __reduce_ex__,
-    }
-    metaclass: Any = type(cls)  # Dagster's metaclass builds the pydantic model as for any subclass
-    recording_class: type[Any] = metaclass(cls.__name__, (cls,), namespace)
-    recording_class._pytest_resources_recording = True
-    _recording_classes[cls] = recording_class
-    return recording_class
+def _release_hooks(cls: type[Any]) -> None:
+    with _wrapping_lock:
+        for hook in HOOKS:
+            owner = _defining_class(cls, hook)
+            wrapped = _wrapped_hooks[(owner, hook)]
+            wrapped.holders -= 1
+            if wrapped.holders == 0:
+                setattr(owner, hook, wrapped.original)
+                del _wrapped_hooks[(owner, hook)]
 
 
 # --- the wrappers around Dagster's copy methods ------------------------------------------------
 
 
 @functools.cache
-def install() -> None:
-    """Wrap Dagster's copy methods once per process; a no-op for objects nobody records."""
+def _install_copy_wrappers() -> None:
+    """Wrap Dagster's copy methods once per process; they pass through outside a recording."""
     if getattr(ConfigurableResourceFactory._with_updated_values, "_pytest_resources", False):
         return  # this module was imported afresh (pytester restores sys.modules): wrap once
     resolve_nested = ConfigurableResourceFactory._resolve_and_update_nested_resources
@@ -517,17 +679,27 @@ def install() -> None:
 
     @contextlib.contextmanager
     def _resolve_and_update_nested_resources(self: Any, context: Any) -> Iterator[Any]:
-        tag = _find_tag(self, context) if _active_recordings else self.__dict__.get(_TAG_ATTRIBUTE)
-        with resolve_nested(self, context) as updated:
+        if not _active_recordings:
+            with resolve_nested(self, context) as updated:
+                yield updated
+            return
+        tag = _tag_of(self) or _registered_tag(self, context)
+        with contextlib.ExitStack() as stack:
+            # Dagster initializes the nested resources while entering: they belong to this one.
+            token = _initializing_parent.set(tag)
+            try:
+                updated = stack.enter_context(resolve_nested(self, context))
+            finally:
+                _initializing_parent.reset(token)
             if tag is not None:
-                _adopt(updated, tag)
+                tag.recording.adopt(updated, tag)
             yield updated
 
     def _with_updated_values(self: Any, values: Any) -> Any:
         copy = with_updated_values(self, values)
-        tag = self.__dict__.get(_TAG_ATTRIBUTE)
+        tag = _tag_of(self) if _active_recordings else None
         if tag is not None:
-            _adopt(copy, tag)
+            tag.recording.adopt(copy, tag)
         return copy
 
     _with_updated_values._pytest_resources = True  # type: ignore[attr-defined]
@@ -539,7 +711,13 @@ def install() -> None:
 
 def defines(cls: type[Any], hook: str) -> bool:
     """Whether ``cls`` overrides Dagster's default ``hook``."""
-    return getattr(cls, hook) is not getattr(ConfigurableResourceFactory, hook)
+    return _defining_class(cls, hook) is not _defining_class(ConfigurableResourceFactory, hook)
+
+
+def holds_run_state(cls: type[Any]) -> bool:
+    """Whether ``cls`` has lifecycle hooks of its own, so that each initialization builds state
+    (a client, a connection) that a second one would duplicate."""
+    return any(defines(cls, hook) for hook in (SETUP, TEARDOWN, YIELD))
 
 
 def is_context_manager_resource(cls: type[Any]) -> bool:

@@ -19,7 +19,9 @@ from pytest_resources._recording import (
     Event,
     Recording,
     defines,
+    describe_exception,
     format_user_traceback,
+    holds_run_state,
     is_context_manager_resource,
 )
 
@@ -81,35 +83,43 @@ def format_violations(violations: Sequence[Violation]) -> str:
 
 def check_recording(recording: Recording) -> list[Violation]:
     """Every broken rule in one recording, in the order the resources were registered."""
-    violations: list[Violation] = []
-    duplicated_keys: set[str] = set()
-    for resource_class, first_key, second_key in recording.duplicates:
-        duplicated_keys.update((first_key, second_key))
-        violations.append(
-            Violation(
-                rule=6,
-                key=first_key,
-                resource_class=resource_class,
-                what_happened=(
-                    f"the same {resource_class.__name__} instance is reachable as {first_key!r} "
-                    f"and as {second_key!r}, so Dagster sets it up twice and hands out two "
-                    "different objects."
-                ),
-                hint=(
-                    f"nest {resource_class.__name__}.configure_at_launch() and pass the instance "
-                    "once, as a top-level resource, or keep a single top-level resource."
-                ),
-                events=tuple(recording.events),
-                run_id=recording.run_id,
-            )
-        )
+    violations = [
+        _shared_instance(recording, resource_class, keys)
+        for resource_class, keys in recording.shared
+        if holds_run_state(resource_class)
+    ]
     for key, registered in recording.resources.items():
-        if key in duplicated_keys:
-            continue
         for events in _by_process(event for event in recording.events if event.key == key):
             violations.extend(_check_resource(recording, registered.resource_class, key, events))
     violations.extend(_check_nesting(recording))
     return violations
+
+
+def _shared_instance(
+    recording: Recording, resource_class: type[Any], keys: tuple[str, ...]
+) -> Violation:
+    """Rule 6, once for an instance reachable under several keys: Dagster initializes it once
+    per key, so each setup builds its own state. A class without hooks of its own builds none,
+    and sharing its instance is fine."""
+    name = resource_class.__name__
+    shown = " and as ".join(repr(key) for key in keys)
+    count = len(keys)
+    return Violation(
+        rule=6,
+        key=keys[0],
+        resource_class=resource_class,
+        what_happened=(
+            f"the same {name} instance is reachable as {shown}, so Dagster sets it up "
+            f"{'twice' if count == 2 else _times(count)} and hands out "
+            f"{_NUMBER_WORDS.get(count, str(count))} different objects."
+        ),
+        hint=(
+            f"nest {name}.configure_at_launch() and pass the instance once, as a top-level "
+            "resource, or keep a single top-level resource."
+        ),
+        events=tuple(event for event in recording.events if event.key in keys),
+        run_id=recording.run_id,
+    )
 
 
 def _by_process(events: Iterable[Event]) -> list[list[Event]]:
@@ -121,6 +131,9 @@ def _by_process(events: Iterable[Event]) -> list[list[Event]]:
 
 def _calls(events: Sequence[Event], hook: str) -> list[Event]:
     return [event for event in events if event.hook == hook]
+
+
+_NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
 
 
 def _times(count: int) -> str:
@@ -189,7 +202,17 @@ def _check_resource(
                 hint,
             )
 
-    if is_context_manager_resource(cls) and enters:
+    yielded_twice = [call for call in exits if _yielded_again(call)]
+    if yielded_twice:
+        broken(
+            3,
+            "yield_for_execution yielded a second time when Dagster resumed it after the step "
+            "(contextlib: generator didn't stop), so the code after its first yield never "
+            "finished.",
+            "yield exactly once: put the release code after that one yield, in a finally block; "
+            "a second yield (for example in a loop or in both try and finally) is never resumed.",
+        )
+    elif is_context_manager_resource(cls) and enters:
         entered = not entered_and_failed
         if len(enters) != 1 or (entered and len(exits) != 1):
             broken(
@@ -200,16 +223,27 @@ def _check_resource(
             )
 
     for call in teardowns + exits:
-        if call.outcome == "raised" and not (call.hook == YIELD_EXIT and _raised(teardowns)):
+        if call.outcome != "raised" or call.exception is None or _yielded_again(call):
+            continue
+        if not (call.hook == YIELD_EXIT and _raised(teardowns)):
             broken(
                 5,
-                f"{call.hook} raised {type(call.exception).__name__}: {call.exception}",
+                f"{call.hook} raised {describe_exception(call.exception)}",
                 "catch and handle errors while releasing resources; Dagster logs a failed "
                 "teardown as an engine event and reports the run as a success.",
                 call.exception,
             )
             break
     return found
+
+
+def _yielded_again(call: Event) -> bool:
+    """contextlib's verdict on a generator that yielded again when resumed after the step."""
+    return (
+        call.hook == YIELD_EXIT
+        and type(call.exception) is RuntimeError
+        and call.exception.args == ("generator didn't stop",)
+    )
 
 
 def _raised(calls: Sequence[Event]) -> bool:
