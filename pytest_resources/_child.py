@@ -107,7 +107,7 @@ class ProcessRecorder(Recording):
         key = next((name for name, value in all_defs.items() if value is resource_def), None)
         if key is None:
             return None
-        run_id = getattr(context, "run_id", None)
+        run_id = _run_id(context)
         if run_id:
             self.run_id = run_id
         if self.release_allow is not None and self._release_before is None and self.events_dir:
@@ -207,6 +207,13 @@ class ProcessRecorder(Recording):
                         "time_ns": time.time_ns(),
                     },
                 )
+
+
+def _run_id(context: Any) -> str | None:
+    """The run id of an ``InitResourceContext`` without Dagster's deprecated accessors
+    (``run_id`` and ``dagster_run`` warn since 1.13; ``run`` is missing before it)."""
+    run = context.run if hasattr(type(context), "run") else context.dagster_run
+    return run.run_id if run is not None else None
 
 
 def _exception_data(exception: BaseException | None) -> dict[str, Any] | None:

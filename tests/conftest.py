@@ -7,6 +7,12 @@ from pathlib import Path
 
 import _pytest.pytester
 import pytest
+from hypothesis import settings
+
+# The suite runs on loaded 2-core machines: a hypothesis deadline would measure the machine, not
+# the plugin. Inner runs are in-process and take their settings from this profile too.
+settings.register_profile("pytest-resources-suite", deadline=None)
+settings.load_profile("pytest-resources-suite")
 
 pytest_plugins = ["pytester"]
 
@@ -35,14 +41,17 @@ _pytest.pytester.SysModulesSnapshot = _SnapshotKeepingInstalledModules  # type: 
 
 @pytest.fixture
 def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
-    # Each inner run gets its own ini, so the outer project's addopts never leak in; the
-    # deprecation warnings Dagster itself emits are not the inner tests' business.
+    # Each inner run gets its own ini, so the outer project's addopts never leak in. Warnings
+    # are errors there too, so one from the plugin fails its test; the deprecation warnings
+    # Dagster itself emits are not the inner tests' business.
     pytester.makeini(
         """
         [pytest]
         addopts = -p no:cacheprovider --strict-markers
         filterwarnings =
-            ignore::DeprecationWarning
+            error
+            ignore::DeprecationWarning:dagster
+            ignore::DeprecationWarning:dagster_shared
         """
     )
     return pytester

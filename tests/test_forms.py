@@ -212,15 +212,20 @@ def test_run_context_surface_and_fresh_runs(pytester: pytest.Pytester) -> None:
 import dagster as dg
 
 
+def run_of(context):
+    # context.run since dagster 1.9; context.run_id and dagster_run warn since 1.13.
+    return context.run if hasattr(type(context), "run") else context.dagster_run
+
+
 class Client(dg.ConfigurableResource):
     def setup_for_execution(self, context):
-        assert context.run_id
+        assert run_of(context).run_id
         assert context.instance is not None
 
 
 def test_surface(run_context):
     assert isinstance(run_context.init_context, dg.InitResourceContext)
-    assert run_context.init_context.run_id == run_context.run_id
+    assert run_of(run_context.init_context).run_id == run_context.run_id
     assert isinstance(run_context.instance, dg.DagsterInstance)
     with run_context.run() as first, run_context.run() as second:
         assert first.run_id != second.run_id != run_context.run_id

@@ -106,7 +106,7 @@ def test_assets(run_context):
 
 def test_definitions_and_job(run_context):
     assert run_context.materialize(defs).output_for_node("report") == 2
-    resolved = job_defs.get_job_def("both")
+    resolved = (getattr(job_defs, "resolve_job_def", None) or job_defs.get_job_def)("both")
     assert run_context.materialize(resolved).success
     assert run_context.lifecycle("client").setup_calls == 2
 
