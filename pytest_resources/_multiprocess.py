@@ -40,17 +40,19 @@ from dagster._config.pythonic_config.resource import (
 )
 
 from pytest_resources import _child
-from pytest_resources._errors import ResourceUsageError
+from pytest_resources._errors import LifecycleError, ResourceUsageError
 from pytest_resources._recording import (
     CREATE,
     SETUP,
     TEARDOWN,
+    YIELD,
     YIELD_ENTER,
     YIELD_EXIT,
     Event,
     Location,
     Recording,
     RegisteredResource,
+    defines,
     describe_exception,
     is_context_manager_resource,
     recording_active,
@@ -294,11 +296,14 @@ def _target_kind(target: Any) -> tuple[str, list[Any]]:
             f"{type(target).__name__}: {target!r}."
         )
     items = list(target)
-    bad = [item for item in items if not isinstance(item, dagster.AssetsDefinition)]
+    # What dagster.materialize takes: assets, and specs of assets the run only reads.
+    accepted = (dagster.AssetsDefinition, dagster.AssetSpec, dagster.SourceAsset)
+    bad = [item for item in items if not isinstance(item, accepted)]
     if not items or bad:
         raise ResourceUsageError(
             "run_context.materialize() takes a non-empty list of assets (@dg.asset, "
-            f"@dg.multi_asset), a Definitions or a job; got {bad or items!r}."
+            "@dg.multi_asset, dg.AssetSpec, dg.SourceAsset), a Definitions or a job; got "
+            f"{bad or items!r}."
         )
     return "assets", items
 
@@ -865,25 +870,22 @@ def _teardown_engine_events(
 
 
 def assert_once_per_process(lifecycle: Lifecycle, processes: int | None = None) -> None:
-    """Each process that initialized the resource set it up once and, if Dagster tears it down
-    (a context-manager resource), tore it down once; with ``processes``, that many did."""
+    """Each process that initialized the resource ran each of its lifecycle steps once: setup,
+    and for a context-manager resource teardown and yield_for_execution's enter and exit. An
+    overridden yield_for_execution that calls no setup or teardown of its own is counted by its
+    enter and exit alone. With ``processes``, that many processes did."""
     __tracebackhide__ = True
     if not lifecycle.events:
-        raise AssertionError("the resource was never set up in any process of the recorded runs.")
+        raise LifecycleError("the resource was never set up in any process of the recorded runs.")
     groups: dict[tuple[str, str, int], list[Event]] = {}
     for event in lifecycle.events:
         groups.setdefault((event.run_id, event.key, event.pid), []).append(event)
     lines = []
     bad = False
     for (run_id, key, pid), events in groups.items():
-        cls = events[0].resource_class
         counts = {hook: sum(1 for e in events if e.hook == hook) for hook in _COUNTED}
-        expected = {SETUP: 1}
-        if isinstance(cls, type) and _is_cm(cls):
-            expected[TEARDOWN] = 1
-            if counts[YIELD_ENTER]:
-                expected[YIELD_ENTER] = expected[YIELD_EXIT] = 1
-        wrong = [hook for hook, count in expected.items() if counts[hook] != count]
+        expected = _expected_once(events[0].resource_class, counts)
+        wrong = [hook for hook in expected if counts[hook] != 1]
         bad = bad or bool(wrong)
         shown = ", ".join(
             f"{hook} {counts[hook]}" for hook in _COUNTED if counts[hook] or hook in expected
@@ -895,9 +897,24 @@ def assert_once_per_process(lifecycle: Lifecycle, processes: int | None = None) 
         bad = True
         lines.append(f"  {len(pids)} processes initialized it; expected {processes}.")
     if bad:
-        raise AssertionError(
+        raise LifecycleError(
             "not set up and torn down exactly once per process:\n" + "\n".join(lines)
         )
+
+
+def _expected_once(cls: Any, counts: Mapping[str, int]) -> list[str]:
+    """The hooks that must have run exactly once in one process of one run."""
+    if not isinstance(cls, type) or not _is_cm(cls):
+        return [SETUP]
+    expected = [YIELD_ENTER, YIELD_EXIT] if counts[YIELD_ENTER] else []
+    # Dagster's own yield_for_execution calls setup and teardown; an override calls those the
+    # class defines (rules 1 and 2 say so when it does not).
+    custom_yield = defines(cls, YIELD)
+    if not custom_yield or defines(cls, SETUP):
+        expected.append(SETUP)
+    if not custom_yield or defines(cls, TEARDOWN):
+        expected.append(TEARDOWN)
+    return expected
 
 
 _COUNTED = (SETUP, CREATE, YIELD_ENTER, YIELD_EXIT, TEARDOWN)

@@ -194,6 +194,12 @@ def _lifecycle_of(recordings: list[Recording], key_or_class: str | type[Any]) ->
     return Lifecycle(tuple(e for r in recordings for e in r.events if matches(e)))
 
 
+def _new_dagster_run(run_id: str) -> DagsterRun:
+    # Dagster compiles DagsterRun's constructor on first use and keeps the locals of the frame
+    # that called it: this frame holds a string, not a test's records.
+    return DagsterRun(job_name=_JOB_NAME, run_id=run_id)
+
+
 class Run:
     """One Dagster run: its own run id and records. Open resources in it with :meth:`open`."""
 
@@ -208,7 +214,7 @@ class Run:
 
     @cached_property
     def dagster_run(self) -> DagsterRun:
-        return DagsterRun(job_name=_JOB_NAME, run_id=self.run_id)
+        return _new_dagster_run(self.run_id)
 
     @cached_property
     def init_context(self) -> InitResourceContext:

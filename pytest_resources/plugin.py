@@ -166,6 +166,11 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
             _raise_end_of_test(test_runs, test_runs.unreported())
     finally:
         context.end_test()
+        # The item lives as long as the session: what the test recorded and the live values
+        # it was handed must not.
+        for key in (_TEST_RUNS, _MARKED_VALUES):
+            if key in item.stash:
+                del item.stash[key]
 
 
 def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[Any]) -> None:
