@@ -586,6 +586,7 @@ def materialize(
     result: Any = None
     instance = run_context.instance
     settings = test_runs.settings.overridden(release_check=release_check)
+    test_runs.release_checked = test_runs.release_checked or settings.release_check
     left_open: list[Leftover] = []
     if executor == "in_process":
         job = _child.build_job(target, given, _child.executor_def("in_process"))

@@ -296,6 +296,20 @@ class Recording:
         finally:
             observer.after_setup(key)
 
+    def release(self) -> None:
+        """Let go of everything recorded, once its test has ended. The records form reference
+        cycles (a recorded exception's frames hold the recording), so without this they would
+        wait for the garbage collector, and an unclosed file of a broken resource would warn in
+        whichever later test the collector happens to run."""
+        self.events.clear()
+        self.live_copies.clear()
+        self.on_ready.clear()
+        self.resources.clear()
+        self._by_object_id.clear()
+        self._keep_alive.clear()
+        self.fault = None
+        self.setup_observer = None
+
     def resource_ready(self, key: str, live_copy: Any) -> None:
         self.live_copies.append((key, live_copy))
         for listener in self.on_ready:

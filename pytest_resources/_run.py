@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import inspect
 import re
 import uuid
@@ -28,6 +29,7 @@ from dagster._config.pythonic_config.resource import (
 from dagster._core.definitions.scoped_resources_builder import ScopedResourcesBuilder
 from dagster._core.execution.context.init import InitResourceContext
 from dagster._core.storage.dagster_run import DagsterRun
+from pydantic import PrivateAttr
 
 from pytest_resources._errors import (
     LifecycleError,
@@ -195,8 +197,6 @@ def _lifecycle_of(recordings: list[Recording], key_or_class: str | type[Any]) ->
 
 
 def _new_dagster_run(run_id: str) -> DagsterRun:
-    # Dagster compiles DagsterRun's constructor on first use and keeps the locals of the frame
-    # that called it: this frame holds a string, not a test's records.
     return DagsterRun(job_name=_JOB_NAME, run_id=run_id)
 
 
@@ -336,6 +336,7 @@ class OpenResources:
         if self._check and self._settings.release_check:
             # Before anything of the run exists: the event loop below is the run's too.
             self._release = ReleaseWatch.start(self._settings.release_allow)
+            run.owner.release_checked = True
             self.recording.setup_observer = self._release.attributor
         extra: dict[str, Any] = {}
         if _BUILD_RESOURCES_TAKES_EVENT_LOOP:
@@ -522,6 +523,8 @@ class TestRuns:
     # id of problems -> the exception that carries them as a note (Python 3.11+).
     noted: dict[int, BaseException] = field(default_factory=dict)
     audits: list[AuditSummary] = field(default_factory=list)
+    # Whether a run of this test watched what its resources released (the release check).
+    release_checked: bool = False
 
     @cached_property
     def default_run(self) -> Run:
@@ -540,6 +543,16 @@ class TestRuns:
         if isinstance(error, (LifecycleError, PrivateStateLeak)) and id(problems) in self.raised:
             return True
         return self.noted.get(id(problems)) is error
+
+    def release(self) -> None:
+        """Drop the test's records and live values when it ends (see Recording.release)."""
+        for recording in self.recordings:
+            recording.release()
+        self.recordings.clear()
+        self.problems.clear()
+        self.runs.clear()
+        self.noted.clear()
+        self.__dict__.pop("default_run", None)
 
     def mark_reported(self, problems: list[Problems]) -> None:
         self.reported.update(map(id, problems))
@@ -606,6 +619,20 @@ def _count(number: int, noun: str, plural: str | None = None) -> str:
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
+class _WarmUpResource(dagster.ConfigurableResource):  # type: ignore[type-arg]
+    """Opened once per session by :meth:`RunContext.warm_up`, with private state set in setup
+    so that the leak audit builds every serialized form."""
+
+    name: str = "warm-up"
+    _session: str | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._session = "pytest-resources warm-up session"
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        self._session = None
+
+
 class RunContext:
     """The ``run_context`` fixture: real Dagster run contexts for the current test.
 
@@ -633,8 +660,14 @@ class RunContext:
     def warm_up(self) -> None:
         """Pay the session's one-time costs up front (the instance, Dagster's lazy imports), so
         that the first example of a hypothesis test does not blow its deadline."""
-        with dagster.build_resources({}, instance=self.instance):
+        # One whole audited open of a resource of our own, outside any test: Dagster compiles
+        # each of its record classes' constructors on first use and keeps the locals of the
+        # frame that called it for good; if that were a frame of a test's run, that test's
+        # live values would outlive it.
+        warm_up = TestRuns(self, "pytest-resources warm-up", Settings(check_secrets=True))
+        with warm_up.new_run().open(_WarmUpResource(), key="warm_up"):
             pass
+        warm_up.release()
 
     def close(self) -> None:
         if self._instance is not None:
@@ -652,9 +685,20 @@ class RunContext:
         return self._test
 
     def end_test(self) -> None:
-        if self._test is not None:
-            self.totals.add(self._test)
-        self._test = None
+        test, self._test = self._test, None
+        if test is None:
+            return
+        self.totals.add(test)
+        test.release()
+        if test.release_checked:
+            # Records hold reference cycles (Dagster caches a resource definition on the live
+            # copy), so what a broken resource left unclosed would otherwise be finalized, and
+            # warn, in whichever later test the garbage collector runs. Finalized here, in its
+            # own test, whose release check reported it already.
+            del test
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ResourceWarning)
+                gc.collect()
 
     @property
     def _current(self) -> TestRuns:

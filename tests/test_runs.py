@@ -215,7 +215,7 @@ def test_process_count(run_context):
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(
         [
-            "E*AssertionError: not set up and torn down exactly once per process:",
+            "E*LifecycleError: not set up and torn down exactly once per process:",
             "E*run * pid * 'client': setup_for_execution 2, create_resource 2, "
             "yield_for_execution enter 2, yield_for_execution exit 2, "
             "teardown_after_execution 2   <- expected once",
