@@ -83,7 +83,7 @@ def kit(number):
     return chosen
 '''
 
-PLUGIN_TEST = '''
+PLUGIN_TEST = """
 @pytest.mark.resource(TokenClient, api_key="k{n}")
 def test_{n}_marked(resource):
     assert resource._token == "t-k{n}"
@@ -92,17 +92,17 @@ def test_{n}_marked(resource):
 def test_{n}_opened(run_context):
     with run_context.open(kit({n})) as live:
         assert live["client"]._token == "t-k{n}"
-'''
+"""
 
-PLUGIN_GIVEN = '''
+PLUGIN_GIVEN = """
 @settings(max_examples=5, database=None, deadline=None)
 @given(st.integers(min_value=1, max_value=4))
 def test_{n}_given(run_context, size):
     with run_context.run() as run, run.open(Pool(size=size, settings=Settings())) as pool:
         assert len(pool._connections) == size
-'''
+"""
 
-RAW_TEST = '''
+RAW_TEST = """
 def test_{n}_marked():
     with dg.build_resources({{"client": TokenClient(api_key="k{n}")}}, instance=INSTANCE) as r:
         assert r.client._token == "t-k{n}"
@@ -111,17 +111,18 @@ def test_{n}_marked():
 def test_{n}_opened():
     with dg.build_resources(kit({n}), instance=INSTANCE) as live:
         assert live.client._token == "t-k{n}"
-'''
+"""
 
-RAW_GIVEN = '''
+RAW_GIVEN = """
 @settings(max_examples=5, database=None, deadline=None)
 @given(st.integers(min_value=1, max_value=4))
 def test_{n}_given(size):
-    with dg.build_resources({{"pool": Pool(size=size, settings=Settings())}}, instance=INSTANCE) as r:
+    pool = Pool(size=size, settings=Settings())
+    with dg.build_resources({{"pool": pool}}, instance=INSTANCE) as r:
         assert len(r.pool._connections) == size
-'''
+"""
 
-SAMPLER = '''
+SAMPLER = """
 import json, os, resource, time
 
 SAMPLES = []
@@ -152,7 +153,7 @@ def pytest_sessionfinish(session):
     _sample()
     with open(os.environ["SCALE_SAMPLES"], "w") as out:
         json.dump(SAMPLES, out)
-'''
+"""
 
 
 def write_suite(directory: str, variant: str, tests: int) -> None:
@@ -250,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             f"""
             RSS growth per test: plugin {plugin_growth:.1f} KB, raw Dagster {raw_growth:.1f} KB
               target <= {TARGET_GROWTH_KB_PER_TEST:.0f} KB: {
-                "met" if verdicts["growth_target_met"] else "NOT met"}
+                "met" if verdicts["growth_target_met"] else "NOT met"
+            }
             CPU per test, plugin / raw Dagster: {cpu_ratio:.2f}x
               target <= {TARGET_CPU_RATIO}x: {"met" if verdicts["cpu_target_met"] else "NOT met"}
             """
