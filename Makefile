@@ -47,6 +47,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.property
+	$(BIN)/python -m bench.scale
 
 # A few minutes: real multiprocess runs under the plugin against plain dagster.execute_job.
 bench-multiprocess: $(VENV)/.installed

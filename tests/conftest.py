@@ -52,6 +52,7 @@ def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
             error
             ignore::DeprecationWarning:dagster
             ignore::DeprecationWarning:dagster_shared
+            ignore::DeprecationWarning:pydantic
         """
     )
     return pytester

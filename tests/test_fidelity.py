@@ -480,7 +480,10 @@ def report(client: Client):
 def test_specs(run_context):
     result = run_context.materialize([upstream, raw, report], resources={"client": Client()})
     assert result.success
-    assert dg.materialize([upstream, raw, report], resources={"client": Client()}).success
+    plain = dg.materialize(
+        [upstream, raw, report], resources={"client": Client()}, instance=run_context.instance
+    )
+    assert plain.success
     assert run_context.lifecycle(Client).setup_calls == 1
 """
     )
