@@ -58,6 +58,7 @@ from pytest_resources._recording import (
     recording_active,
 )
 from pytest_resources._release_check import Leftover
+from pytest_resources._detectors import find_defects
 from pytest_resources._rules import Violation, check_recording
 
 if TYPE_CHECKING:
@@ -605,7 +606,7 @@ def materialize(
             except BaseException as exc:
                 error = exc
         if watch is not None:
-            left_open = watch.finish()
+            left_open = watch.finish({k: r.resource_class for k, r in recorder.resources.items()})
         run_ids = [result.run_id] if result is not None else []
         child_events: list[tuple[int, Event]] = []
     else:
@@ -736,6 +737,7 @@ def _problems(
     from pytest_resources._run import Problems
 
     violations = list(check_recording(recording))
+    violations.extend(find_defects(recording, strict=test_runs.settings.strict_detectors))
     if executor == "multiprocess":
         violations.extend(_orchestrator_violations(recording, orchestrator_pid))
         if result is not None:
