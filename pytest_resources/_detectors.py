@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_resources._recording import Event, Recording
+from pytest_resources._recording import Event, Location, Recording
 from pytest_resources._rules import Violation
 
 SETUP = "setup_for_execution"
@@ -81,7 +81,7 @@ class MisspelledHook:
 
     def describe(self) -> str:
         return (
-            f"{self.resource_class.__name__}.{self.name} (at {self.filename}:{self.lineno}) is "
+            f"{self.resource_class.__name__}.{self.name} (at {Location(self.filename, self.lineno)}) is "
             f"named almost like the lifecycle hook {self.hook}, which Dagster calls by name: "
             f"Dagster never calls {self.name}."
         )
@@ -119,7 +119,8 @@ def _function_of(attribute: Any) -> types.FunctionType | None:
 
 def _takes_a_context(function: types.FunctionType) -> bool:
     """Whether the function takes exactly one argument after ``self``, and that argument is a
-    resource context: annotated ``InitResourceContext``, or unannotated and named like one."""
+    resource context: annotated ``InitResourceContext``, or named like one and annotated with
+    nothing more telling than ``Any``."""
     try:
         parameters = list(inspect.signature(function).parameters.values())[1:]
     except (TypeError, ValueError):
@@ -134,9 +135,9 @@ def _takes_a_context(function: types.FunctionType) -> bool:
         return False
     (parameter,) = required
     annotation = parameter.annotation
-    if annotation is inspect.Parameter.empty:
-        return parameter.name in _CONTEXT_NAMES
     text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    if annotation is inspect.Parameter.empty or annotation is Any or text in ("Any", "object"):
+        return parameter.name in _CONTEXT_NAMES
     return "InitResourceContext" in str(text)
 
 
