@@ -269,3 +269,25 @@ def test_file_closed_in_setup(run_context: RunContext, tmp_path: Path) -> None:
 
 
 # --8<-- [end:unclosed-in-setup-fix]
+
+
+# --8<-- [start:step-builds-its-own]
+class CacheResource(dg.ConfigurableResource):
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        pass
+
+
+@dg.asset
+def builds_its_own_cache() -> int:
+    with dg.build_resources({"cache": CacheResource()}):  # Dagster knows nothing of this
+        return 1
+
+
+@broken
+def test_step_builds_a_resource(run_context: RunContext) -> None:
+    # The fix, a resource declared as the asset's parameter, is examples/test_multiprocess.py.
+    run_context.materialize([builds_its_own_cache], executor="multiprocess")
+
+
+# --8<-- [end:step-builds-its-own]
+
