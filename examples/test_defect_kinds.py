@@ -290,4 +290,3 @@ def test_step_builds_a_resource(run_context: RunContext) -> None:
 
 
 # --8<-- [end:step-builds-its-own]
-

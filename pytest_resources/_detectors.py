@@ -80,8 +80,9 @@ class MisspelledHook:
     lineno: int
 
     def describe(self) -> str:
+        where = Location(self.filename, self.lineno)
         return (
-            f"{self.resource_class.__name__}.{self.name} (at {Location(self.filename, self.lineno)}) is "
+            f"{self.resource_class.__name__}.{self.name} (at {where}) is "
             f"named almost like the lifecycle hook {self.hook}, which Dagster calls by name: "
             f"Dagster never calls {self.name}."
         )
@@ -177,7 +178,9 @@ def misspelled_hooks(resource_class: type[Any], *, strict: bool = False) -> list
             or not _takes_a_context(function)
         ):
             continue
-        distances = {hook: edit_distance(name, hook, allowed_distance(hook)) for hook in LIFECYCLE_HOOKS}
+        distances = {
+            hook: edit_distance(name, hook, allowed_distance(hook)) for hook in LIFECYCLE_HOOKS
+        }
         hook = min(distances, key=distances.__getitem__)
         if distances[hook] <= allowed_distance(hook):
             code = function.__code__
@@ -239,8 +242,10 @@ class UnusableLiveValue:
 
 
 def _maker(code: types.CodeType | None) -> str | None:
-    return code.co_qualname if code is not None and hasattr(code, "co_qualname") else (
-        code.co_name if code is not None else None
+    return (
+        code.co_qualname
+        if code is not None and hasattr(code, "co_qualname")
+        else (code.co_name if code is not None else None)
     )
 
 
@@ -265,9 +270,11 @@ def unusable_live_value(key: str, value: Any, *, strict: bool = False) -> Unusab
         return UnusableLiveValue(
             key, f"an unentered context manager ({type(value).__name__})", _maker(code)
         )
-    if strict and (
-        hasattr(type(value), "__enter__") or hasattr(type(value), "__aenter__")
-    ) and not _is_dagster_resource(value):
+    if (
+        strict
+        and (hasattr(type(value), "__enter__") or hasattr(type(value), "__aenter__"))
+        and not _is_dagster_resource(value)
+    ):
         return UnusableLiveValue(
             key, f"an unentered context manager ({type(value).__qualname__})", None
         )
@@ -321,14 +328,14 @@ def find_defects(
                 )
             )
     for value in unusable_live_values(handed_out or {}, strict=strict):
-        registered = recording.resources.get(value.key)
-        if registered is None:
+        handing_out = recording.resources.get(value.key)
+        if handing_out is None:
             continue  # a plain value or function resource: not the resource's own doing
         found.append(
             Violation(
                 LIVE_VALUE_RULE,
                 value.key,
-                registered.resource_class,
+                handing_out.resource_class,
                 value.describe(),
                 value.hint(),
                 events_of(value.key),

@@ -40,6 +40,7 @@ from dagster._config.pythonic_config.resource import (
 )
 
 from pytest_resources import _child
+from pytest_resources._detectors import find_defects
 from pytest_resources._errors import LifecycleError, ResourceUsageError
 from pytest_resources._recording import (
     CREATE,
@@ -58,7 +59,6 @@ from pytest_resources._recording import (
     recording_active,
 )
 from pytest_resources._release_check import Leftover
-from pytest_resources._detectors import find_defects
 from pytest_resources._rules import Violation, check_recording
 
 if TYPE_CHECKING:

@@ -27,8 +27,8 @@ import os
 import socket
 import struct
 import sys
-import threading
 import textwrap
+import threading
 import time
 import types
 import warnings
@@ -46,9 +46,9 @@ __all__ = [
     "ChildProcess",
     "Leftover",
     "LeftoverKind",
-    "attribute_warnings",
     "ProcessState",
     "ThreadInfo",
+    "attribute_warnings",
     "collect_resource_warnings",
     "format_leftovers",
     "leftovers",

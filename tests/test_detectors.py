@@ -63,7 +63,7 @@ class CreateResources(dg.ConfigurableResource):
 
 
 class TearDownAfterExecution(dg.ConfigurableIOManager):
-    def tear_down_after_execution(self, context: "dg.InitResourceContext") -> None:
+    def tear_down_after_execution(self, context: dg.InitResourceContext) -> None:
         pass
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
@@ -274,7 +274,8 @@ def test_generators_coroutines_and_unentered_context_managers_are_unusable() -> 
         }
         for what, value in cases.items():
             found = unusable_live_value("db", value)
-            assert found is not None and found.what == what, value
+            assert found is not None, value
+            assert found.what == what
     finally:
         coroutine.close()
     found = unusable_live_value("db", _connect())
@@ -314,7 +315,8 @@ def test_usable_live_values_pass(value: Any) -> None:
 
 def test_strict_reports_any_unentered_context_manager_but_not_a_resource() -> None:
     found = unusable_live_value("db", Session(), strict=True)
-    assert found is not None and found.what == "an unentered context manager (Session)"
+    assert found is not None
+    assert found.what == "an unentered context manager (Session)"
     assert unusable_live_value("db", dg.ConfigurableResource(), strict=True) is None
 
 
@@ -518,9 +520,9 @@ def test_own_context_manager(resource):
             "E*resource 'forgets_to_close' (test_rules_9_and_10_fail_broken_resources_and_pass_"
             "their_twins.ForgetsToClose) broke rule 9: lifecycle hooks are named as Dagster "
             "names them",
-            "E*ForgetsToClose.teardown_for_execution (at test_rules_9_and_10_*.py:11) is named almost like the "
-            "lifecycle hook teardown_after_execution, which Dagster calls by name: Dagster never "
-            "calls teardown_for_execution.",
+            "E*ForgetsToClose.teardown_for_execution (at test_rules_9_and_10_*.py:11) is named "
+            "almost like the lifecycle hook teardown_after_execution, which Dagster calls by "
+            "name: Dagster never calls teardown_for_execution.",
             "E*hint: rename it to teardown_after_execution;*",
             "*_ test_generator_value _*",
             "*broke rule 10: ops get a usable live value, not a generator or an unentered "
@@ -550,7 +552,7 @@ def test_fails(run_context):
     )
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["E*KeyError: \"the test's own failure\""])
+    result.stdout.fnmatch_lines(['E*KeyError: "the test\'s own failure"'])
     assert result.stdout.str().count("broke rule 9") == 1
 
 
