@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import types
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -142,7 +143,24 @@ def _takes_a_context(function: types.FunctionType) -> bool:
     return "InitResourceContext" in str(text)
 
 
+# Per class and strictness: a class does not change between the opens of a session, and the
+# search costs about a millisecond, as much as opening the resource.
+_found_per_class: weakref.WeakKeyDictionary[type[Any], dict[bool, list[MisspelledHook]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def misspelled_hooks(resource_class: type[Any], *, strict: bool = False) -> list[MisspelledHook]:
+    """:func:`find_misspelled_hooks`, remembered per class."""
+    per_strictness = _found_per_class.setdefault(resource_class, {})
+    if strict not in per_strictness:
+        per_strictness[strict] = find_misspelled_hooks(resource_class, strict=strict)
+    return list(per_strictness[strict])
+
+
+def find_misspelled_hooks(
+    resource_class: type[Any], *, strict: bool = False
+) -> list[MisspelledHook]:
     """Methods of ``resource_class`` (and its own bases) named within a typo or three of a
     lifecycle hook, that Dagster never calls.
 
