@@ -259,14 +259,6 @@ class UnusableLiveValue:
         )
 
 
-def _maker(code: types.CodeType | None) -> str | None:
-    return (
-        code.co_qualname
-        if code is not None and hasattr(code, "co_qualname")
-        else (code.co_name if code is not None else None)
-    )
-
-
 def unusable_live_value(key: str, value: Any, *, strict: bool = False) -> UnusableLiveValue | None:
     """What is wrong with the value ops get for ``key``, or None.
 
@@ -277,16 +269,18 @@ def unusable_live_value(key: str, value: Any, *, strict: bool = False) -> Unusab
     connection) is usable as it is, which is why that is opt-in.
     """
     if isinstance(value, types.GeneratorType):
-        return UnusableLiveValue(key, "a generator", _maker(value.gi_code))
+        return UnusableLiveValue(key, "a generator", value.__qualname__)
     if isinstance(value, types.AsyncGeneratorType):
-        return UnusableLiveValue(key, "an async generator", _maker(value.ag_code))
+        return UnusableLiveValue(key, "an async generator", value.__qualname__)
     if isinstance(value, types.CoroutineType):
-        return UnusableLiveValue(key, "a coroutine (never awaited)", _maker(value.cr_code))
+        return UnusableLiveValue(key, "a coroutine (never awaited)", value.__qualname__)
     if isinstance(value, _CONTEXTLIB_ONE_SHOT):
+        # A @contextmanager object's generator names the function that made it.
         generator = getattr(value, "gen", None)
-        code = getattr(generator, "gi_code", None) or getattr(generator, "ag_code", None)
         return UnusableLiveValue(
-            key, f"an unentered context manager ({type(value).__name__})", _maker(code)
+            key,
+            f"an unentered context manager ({type(value).__name__})",
+            getattr(generator, "__qualname__", None),
         )
     if (
         strict
