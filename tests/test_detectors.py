@@ -317,7 +317,7 @@ def test_strict_reports_any_unentered_context_manager_but_not_a_resource() -> No
     found = unusable_live_value("db", Session(), strict=True)
     assert found is not None
     assert found.what == "an unentered context manager (Session)"
-    assert unusable_live_value("db", dg.ConfigurableResource(), strict=True) is None
+    assert unusable_live_value("db", OpensInSetup(), strict=True) is None
 
 
 # --- ResourceWarnings by their location ---------------------------------------------------------
