@@ -268,33 +268,29 @@ def unusable_live_value(key: str, value: Any, *, strict: bool = False) -> Unusab
     Dagster resource; a client that is its own context manager (``requests.Session``, a database
     connection) is usable as it is, which is why that is opt-in.
     """
-    if isinstance(value, types.GeneratorType):
+    # By type(), never by isinstance(), which asks the value for its __class__.
+    kind = type(value)
+    if issubclass(kind, types.GeneratorType):
         return UnusableLiveValue(key, "a generator", value.__qualname__)
-    if isinstance(value, types.AsyncGeneratorType):
+    if issubclass(kind, types.AsyncGeneratorType):
         return UnusableLiveValue(key, "an async generator", value.__qualname__)
-    if isinstance(value, types.CoroutineType):
+    if issubclass(kind, types.CoroutineType):
         return UnusableLiveValue(key, "a coroutine (never awaited)", value.__qualname__)
-    if isinstance(value, _CONTEXTLIB_ONE_SHOT):
+    if issubclass(kind, _CONTEXTLIB_ONE_SHOT):
         # A @contextmanager object's generator names the function that made it.
         generator = getattr(value, "gen", None)
         return UnusableLiveValue(
             key,
-            f"an unentered context manager ({type(value).__name__})",
+            f"an unentered context manager ({kind.__name__})",
             getattr(generator, "__qualname__", None),
         )
     if (
         strict
-        and (hasattr(type(value), "__enter__") or hasattr(type(value), "__aenter__"))
-        and not _is_dagster_resource(value)
+        and (hasattr(kind, "__enter__") or hasattr(kind, "__aenter__"))
+        and not any(_is_dagsters(cls) for cls in kind.__mro__)
     ):
-        return UnusableLiveValue(
-            key, f"an unentered context manager ({type(value).__qualname__})", None
-        )
+        return UnusableLiveValue(key, f"an unentered context manager ({kind.__qualname__})", None)
     return None
-
-
-def _is_dagster_resource(value: Any) -> bool:
-    return any(_is_dagsters(cls) for cls in type(value).__mro__)
 
 
 def unusable_live_values(

@@ -292,6 +292,10 @@ class Hostile:
     def __getattr__(self, name: str) -> Any:
         raise RuntimeError("no attributes here")
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Any]:  # isinstance() would ask for it, and get this
+        raise RuntimeError("no class either")
+
     def __eq__(self, other: object) -> bool:
         raise RuntimeError("no comparisons either")
 
@@ -304,10 +308,9 @@ class Hostile:
         Session(),
         contextlib.ExitStack(),
         dg.ResourceParam,
-        Hostile(),
         [_connect],
     ],
-    ids=["int", "None", "session", "exit-stack", "class", "hostile", "list"],
+    ids=["int", "None", "session", "exit-stack", "class", "list"],
 )
 def test_usable_live_values_pass(value: Any) -> None:
     assert unusable_live_value("db", value) is None
@@ -318,6 +321,11 @@ def test_strict_reports_any_unentered_context_manager_but_not_a_resource() -> No
     assert found is not None
     assert found.what == "an unentered context manager (Session)"
     assert unusable_live_value("db", OpensInSetup(), strict=True) is None
+
+
+def test_a_hostile_live_value_does_not_crash() -> None:
+    assert unusable_live_value("db", Hostile()) is None
+    assert unusable_live_value("db", Hostile(), strict=True) is None
 
 
 # --- ResourceWarnings by their location ---------------------------------------------------------
