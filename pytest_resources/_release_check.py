@@ -590,7 +590,9 @@ def collect_resource_warnings(*, collect_garbage: bool = True) -> Iterator[list[
                 sys.unraisablehook = previous_hook
     for record in recorded:
         if issubclass(record.category, ResourceWarning):
-            where = f" (at {record.filename}:{record.lineno})" if record.filename else ""
+            where = (
+                f" (at {_shown_path(record.filename)}:{record.lineno})" if record.filename else ""
+            )
             location = (record.filename, record.lineno) if record.filename else None
             found.append(
                 Leftover("warning", f"ResourceWarning: {record.message}{where}", location=location)
@@ -605,6 +607,15 @@ def collect_resource_warnings(*, collect_garbage: bool = True) -> Iterator[list[
                 record.lineno,
                 source=record.source,
             )
+
+
+def _shown_path(path: str) -> str:
+    """A path relative to the working directory when it lies below it, as tracebacks show it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith("..") else relative
 
 
 # --- whose setup raised a warning -------------------------------------------------------------
