@@ -626,3 +626,28 @@ def test_twin_run(run_context):
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["E*resource 'resource' (*.ForgetsToClose) broke rule 9:*"])
+
+
+# --- as broken rules ---------------------------------------------------------------------------
+
+
+class UsesTypoedConnection(dg.ConfigurableResource):
+    connection: TeardownForExecution
+    other: TeardownForExecution
+
+
+def test_find_defects_reports_a_class_once_and_values_of_registered_resources_only() -> None:
+    from pytest_resources._detectors import find_defects
+    from pytest_resources._recording import Recording
+
+    recording = Recording("run-1")
+    shared = TeardownForExecution()
+    recording.register(
+        {"outer": UsesTypoedConnection(connection=shared, other=TeardownForExecution())}
+    )
+    found = find_defects(recording, {"outer": _connect(), "plain": _numbers()})
+    # The misspelled class is nested twice (outer.connection, outer.other): reported once, under
+    # the first key; the plain value is nobody's resource, so only outer's value is reported.
+    assert [(v.rule, v.key) for v in found] == [(9, "outer.connection"), (10, "outer")]
+    assert found[0].resource_class is TeardownForExecution
+    assert found[1].resource_class is UsesTypoedConnection
