@@ -19,7 +19,7 @@ import contextlib
 import inspect
 import types
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -308,10 +308,10 @@ def unusable_live_values(
 
 
 def find_defects(
-    recording: Recording, handed_out: Mapping[str, Any] | None = None, *, strict: bool = False
+    recording: Recording, unusable: Sequence[UnusableLiveValue] = (), *, strict: bool = False
 ) -> list[Violation]:
     """The misspelled hooks of every class a recording initialized (once per class), and the
-    unusable values among ``handed_out`` (what ops get, by key), as broken rules."""
+    ``unusable`` values it handed out (:func:`unusable_live_values`), as broken rules."""
     found: list[Violation] = []
     seen: set[type[Any]] = set()
 
@@ -335,7 +335,7 @@ def find_defects(
                     recording.run_id,
                 )
             )
-    for value in unusable_live_values(handed_out or {}, strict=strict):
+    for value in unusable:
         handing_out = recording.resources.get(value.key)
         if handing_out is None:
             continue  # a plain value or function resource: not the resource's own doing

@@ -31,7 +31,7 @@ from dagster._core.execution.context.init import InitResourceContext
 from dagster._core.storage.dagster_run import DagsterRun
 from pydantic import PrivateAttr
 
-from pytest_resources._detectors import find_defects
+from pytest_resources._detectors import UnusableLiveValue, find_defects, unusable_live_values
 from pytest_resources._errors import (
     LifecycleError,
     PrivateStateLeak,
@@ -323,7 +323,7 @@ class OpenResources:
         self._unaudited = unaudited if settings.leak_audit else frozenset(named)
         self._leaks: list[Finding] = []
         self._release: ReleaseWatch | None = None
-        self._handed_out: dict[str, Any] = {}
+        self._unusable: list[UnusableLiveValue] = []
         self.recording = Recording(run.run_id, fallback_location=location, fault=fault)
         self.problems = Problems()
         if check and len(self._unaudited) < len(named):
@@ -361,7 +361,9 @@ class OpenResources:
             self._stack.close()
             self._finish(error)
             raise
-        values = self._handed_out = {name: getattr(built, name) for name in self._named}
+        values = {name: getattr(built, name) for name in self._named}
+        # Judged now, so that no reference to the values outlives the test.
+        self._unusable = unusable_live_values(values, strict=self._settings.strict_detectors)
         return values[next(iter(values))] if self._single else values
 
     def __exit__(
@@ -421,7 +423,7 @@ class OpenResources:
             else []
         )
         defects = find_defects(
-            self.recording, self._handed_out, strict=self._settings.strict_detectors
+            self.recording, self._unusable, strict=self._settings.strict_detectors
         )
         problems = self._run.owner.add(
             self.recording, self._leaks, left_open, check=self._check, defects=defects

@@ -15,6 +15,7 @@ from pytest_resources._detectors import (
     edit_distance,
     misspelled_hooks,
     unusable_live_value,
+    unusable_live_values,
 )
 from pytest_resources._release_check import Leftover, attribute_warnings, setup_lines
 
@@ -645,7 +646,8 @@ def test_find_defects_reports_a_class_once_and_values_of_registered_resources_on
     recording.register(
         {"outer": UsesTypoedConnection(connection=shared, other=TeardownForExecution())}
     )
-    found = find_defects(recording, {"outer": _connect(), "plain": _numbers()})
+    unusable = unusable_live_values({"outer": _connect(), "plain": _numbers()})
+    found = find_defects(recording, unusable)
     # The misspelled class is nested twice (outer.connection, outer.other): reported once, under
     # the first key; the plain value is nobody's resource, so only outer's value is reported.
     assert [(v.rule, v.key) for v in found] == [(9, "outer.connection"), (10, "outer")]
