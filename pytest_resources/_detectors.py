@@ -144,18 +144,22 @@ def _takes_a_context(function: types.FunctionType) -> bool:
 
 
 # Per class and strictness: a class does not change between the opens of a session, and the
-# search costs about a millisecond, as much as opening the resource.
-_found_per_class: weakref.WeakKeyDictionary[type[Any], dict[bool, list[MisspelledHook]]] = (
-    weakref.WeakKeyDictionary()
-)
+# search costs about a millisecond, as much as opening the resource. Each finding is kept without
+# its class, so that the class stays collectable.
+_found_per_class: weakref.WeakKeyDictionary[
+    type[Any], dict[bool, list[tuple[str, str, str, int]]]
+] = weakref.WeakKeyDictionary()
 
 
 def misspelled_hooks(resource_class: type[Any], *, strict: bool = False) -> list[MisspelledHook]:
     """:func:`find_misspelled_hooks`, remembered per class."""
     per_strictness = _found_per_class.setdefault(resource_class, {})
     if strict not in per_strictness:
-        per_strictness[strict] = find_misspelled_hooks(resource_class, strict=strict)
-    return list(per_strictness[strict])
+        per_strictness[strict] = [
+            (found.name, found.hook, found.filename, found.lineno)
+            for found in find_misspelled_hooks(resource_class, strict=strict)
+        ]
+    return [MisspelledHook(resource_class, *found) for found in per_strictness[strict]]
 
 
 def find_misspelled_hooks(

@@ -653,3 +653,19 @@ def test_find_defects_reports_a_class_once_and_values_of_registered_resources_on
     assert [(v.rule, v.key) for v in found] == [(9, "outer.connection"), (10, "outer")]
     assert found[0].resource_class is TeardownForExecution
     assert found[1].resource_class is UsesTypoedConnection
+
+
+def test_remembering_a_class_keeps_it_collectable() -> None:
+    import gc
+    import weakref
+
+    class Transient(dg.ConfigurableResource):
+        def teardown_for_execution(self, context: dg.InitResourceContext) -> None:
+            pass
+
+    assert [found.name for found in misspelled_hooks(Transient)] == ["teardown_for_execution"]
+    assert [found.name for found in misspelled_hooks(Transient)] == ["teardown_for_execution"]
+    gone = weakref.ref(Transient)
+    del Transient
+    gc.collect()
+    assert gone() is None
