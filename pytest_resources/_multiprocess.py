@@ -40,6 +40,7 @@ from dagster._config.pythonic_config.resource import (
 )
 
 from pytest_resources import _child
+from pytest_resources._detectors import find_defects
 from pytest_resources._errors import LifecycleError, ResourceUsageError
 from pytest_resources._recording import (
     CREATE,
@@ -605,7 +606,7 @@ def materialize(
             except BaseException as exc:
                 error = exc
         if watch is not None:
-            left_open = watch.finish()
+            left_open = watch.finish({k: r.resource_class for k, r in recorder.resources.items()})
         run_ids = [result.run_id] if result is not None else []
         child_events: list[tuple[int, Event]] = []
     else:
@@ -736,6 +737,7 @@ def _problems(
     from pytest_resources._run import Problems
 
     violations = list(check_recording(recording))
+    violations.extend(find_defects(recording, strict=test_runs.settings.strict_detectors))
     if executor == "multiprocess":
         violations.extend(_orchestrator_violations(recording, orchestrator_pid))
         if result is not None:

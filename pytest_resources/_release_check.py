@@ -16,16 +16,21 @@ and :func:`release_check_available` says why the check is incomplete. See docs/r
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import fnmatch
+import functools
 import gc
+import inspect
 import os
 import socket
 import struct
 import sys
+import textwrap
 import threading
 import time
+import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +48,7 @@ __all__ = [
     "LeftoverKind",
     "ProcessState",
     "ThreadInfo",
+    "attribute_warnings",
     "collect_resource_warnings",
     "format_leftovers",
     "leftovers",
@@ -347,6 +353,8 @@ class Leftover:
     description: str
     opened_by: str | None = None
     identity: str = field(default="", compare=False)
+    # Where a warning was raised (file, line): who raised it, see attribute_warnings.
+    location: tuple[str, int] | None = field(default=None, compare=False)
 
 
 def leftovers(
@@ -582,8 +590,13 @@ def collect_resource_warnings(*, collect_garbage: bool = True) -> Iterator[list[
                 sys.unraisablehook = previous_hook
     for record in recorded:
         if issubclass(record.category, ResourceWarning):
-            where = f" (at {record.filename}:{record.lineno})" if record.filename else ""
-            found.append(Leftover("warning", f"ResourceWarning: {record.message}{where}"))
+            where = (
+                f" (at {_shown_path(record.filename)}:{record.lineno})" if record.filename else ""
+            )
+            location = (record.filename, record.lineno) if record.filename else None
+            found.append(
+                Leftover("warning", f"ResourceWarning: {record.message}{where}", location=location)
+            )
     found.extend(Leftover("warning", text) for text in unraisable)
     for record in recorded:
         if not issubclass(record.category, ResourceWarning):
@@ -594,6 +607,110 @@ def collect_resource_warnings(*, collect_garbage: bool = True) -> Iterator[list[
                 record.lineno,
                 source=record.source,
             )
+
+
+def _shown_path(path: str) -> str:
+    """A path relative to the working directory when it lies below it, as tracebacks show it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith("..") else relative
+
+
+# --- whose setup raised a warning -------------------------------------------------------------
+
+# The hooks that set a resource up, in the resource's own class: a warning raised on one of their
+# lines (up to the first yield of yield_for_execution, after which it tears down) is theirs.
+_SETUP_HOOKS = (
+    "setup_for_execution",
+    "create_resource",
+    "yield_for_execution",
+    "get_object_to_set_on_execution_context",
+)
+
+
+def _is_dagsters(cls: type[Any]) -> bool:
+    top = cls.__module__.split(".", 1)[0]
+    return top == "dagster" or top.startswith("dagster_")
+
+
+def _own_setup_code(resource_class: type[Any]) -> Iterator[types.CodeType]:
+    """The code of the setup hooks ``resource_class`` defines itself (not Dagster's defaults)."""
+    for hook in _SETUP_HOOKS:
+        owner = next((cls for cls in resource_class.__mro__ if hook in vars(cls)), None)
+        if owner is None or _is_dagsters(owner):
+            continue
+        try:
+            function = inspect.unwrap(vars(owner)[hook])
+        except ValueError:  # a __wrapped__ chain that loops
+            continue
+        code = getattr(function, "__code__", None)
+        if isinstance(code, types.CodeType):
+            yield code
+
+
+@functools.lru_cache(maxsize=256)
+def setup_lines(code: types.CodeType) -> tuple[str, int, int] | None:
+    """(file, first line, last line) of a setup hook's setup part: the whole function, or for a
+    generator up to its first ``yield``; None when its source cannot be read."""
+    lines = [line for _start, _end, line in code.co_lines() if line is not None]
+    if not lines:
+        return None
+    first, last = code.co_firstlineno, max(lines)
+    if code.co_flags & (inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR):
+        try:
+            source = textwrap.dedent("".join(inspect.getsourcelines(code)[0]))
+            tree = ast.parse(source)
+        except (OSError, SyntaxError, TypeError):
+            return None
+        yields = [node.lineno for node in _own_nodes(tree.body[0]) if isinstance(node, _YIELDS)]
+        if yields:
+            last = first + min(yields) - 1
+    return code.co_filename, first, last
+
+
+_YIELDS = (ast.Yield, ast.YieldFrom)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a function's body, without those of functions and classes inside it."""
+    pending = list(ast.iter_child_nodes(function))
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, _SCOPES):
+            pending.extend(ast.iter_child_nodes(node))
+
+
+def attribute_warnings(
+    found: Sequence[Leftover], resource_classes: Mapping[str, type[Any]]
+) -> list[Leftover]:
+    """``found`` with ``opened_by`` set on each warning raised on a line of a resource's setup
+    code (``resource_classes``: key to class); the first key of a class shared by several wins."""
+    regions = [
+        (key, region)
+        for key, resource_class in resource_classes.items()
+        for code in _own_setup_code(resource_class)
+        if (region := setup_lines(code)) is not None
+    ]
+    attributed = []
+    for leftover in found:
+        if leftover.opened_by is None and leftover.location is not None:
+            filename, lineno = leftover.location
+            key = next(
+                (
+                    key
+                    for key, (file, first, last) in regions
+                    if file == filename and first <= lineno <= last
+                ),
+                None,
+            )
+            if key is not None:
+                leftover = dataclasses.replace(leftover, opened_by=key)
+        attributed.append(leftover)
+    return attributed
 
 
 # --- the message ------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ RULE_TITLES = {
     6: "one resource instance is initialized once per run",
     7: "the orchestrating process of a multiprocess run sets up none of its resources",
     8: "a step process sets up only the resources its steps need",
+    9: "lifecycle hooks are named as Dagster names them",
+    10: "ops get a usable live value, not a generator or an unentered context manager",
 }
 
 

@@ -31,6 +31,7 @@ from dagster._core.execution.context.init import InitResourceContext
 from dagster._core.storage.dagster_run import DagsterRun
 from pydantic import PrivateAttr
 
+from pytest_resources._detectors import UnusableLiveValue, find_defects, unusable_live_values
 from pytest_resources._errors import (
     LifecycleError,
     PrivateStateLeak,
@@ -61,6 +62,7 @@ from pytest_resources._release_check import (
     AllowList,
     Attributor,
     Leftover,
+    attribute_warnings,
     collect_resource_warnings,
     format_leftovers,
     release_check_available,
@@ -321,6 +323,7 @@ class OpenResources:
         self._unaudited = unaudited if settings.leak_audit else frozenset(named)
         self._leaks: list[Finding] = []
         self._release: ReleaseWatch | None = None
+        self._unusable: list[UnusableLiveValue] = []
         self.recording = Recording(run.run_id, fallback_location=location, fault=fault)
         self.problems = Problems()
         if check and len(self._unaudited) < len(named):
@@ -359,6 +362,8 @@ class OpenResources:
             self._finish(error)
             raise
         values = {name: getattr(built, name) for name in self._named}
+        # Judged now, so that no reference to the values outlives the test.
+        self._unusable = unusable_live_values(values, strict=self._settings.strict_detectors)
         return values[next(iter(values))] if self._single else values
 
     def __exit__(
@@ -410,8 +415,19 @@ class OpenResources:
             for key, live_copy in self.recording.live_copies:
                 if self._audited(key):
                     self._audit(key, live_copy, "after teardown")
-        left_open = self._release.finish() if self._release is not None else []
-        problems = self._run.owner.add(self.recording, self._leaks, left_open, check=self._check)
+        left_open = (
+            self._release.finish(
+                {key: r.resource_class for key, r in self.recording.resources.items()}
+            )
+            if self._release is not None
+            else []
+        )
+        defects = find_defects(
+            self.recording, self._unusable, strict=self._settings.strict_detectors
+        )
+        problems = self._run.owner.add(
+            self.recording, self._leaks, left_open, check=self._check, defects=defects
+        )
         self.problems = problems
         if problems and error is not None and hasattr(error, "add_note"):
             error.add_note(problems.report())
@@ -472,6 +488,7 @@ class Settings:
     leak_audit: bool = True
     check_secrets: bool = False
     release_check: bool = False
+    strict_detectors: bool = False
     release_allow: AllowList = DEFAULT_ALLOW
 
     def overridden(self, **choices: bool | None) -> Settings:
@@ -500,10 +517,12 @@ class ReleaseWatch:
             )
         return cls(allow)
 
-    def finish(self) -> list[Leftover]:
+    def finish(self, resource_classes: Mapping[str, type[Any]] | None = None) -> list[Leftover]:
+        """What is left open; a warning raised in the setup code of one of ``resource_classes``
+        (key to class) is put on that key."""
         left_open = self.attributor.attribute(wait_for_release(self._before, allow=self.allow))
         self._warnings.__exit__(None, None, None)
-        return [*left_open, *self._found_warnings]
+        return [*left_open, *attribute_warnings(self._found_warnings, resource_classes or {})]
 
 
 @dataclass
@@ -564,13 +583,14 @@ class TestRuns:
         left_open: list[Leftover],
         *,
         check: bool,
+        defects: list[Violation] | None = None,
     ) -> Problems:
         if not check:
             return Problems()
         fault = recording.fault
         violations = tuple(
             violation
-            for violation in check_recording(recording)
+            for violation in [*check_recording(recording), *(defects or ())]
             # An injected teardown failure is the test's doing, not the resource's.
             if fault is None or not fault.is_injected(violation.exception)
         )

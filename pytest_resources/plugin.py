@@ -65,6 +65,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="pytest-resources: also fail on secret config (EnvVar, dagster__is_secret) shown in "
         "plaintext in repr() or the repository snapshot (default: false).",
     )
+    parser.addini(
+        "resources_strict_detectors",
+        type="bool",
+        default=False,
+        help="pytest-resources: widen the misspelled-hook and live-value detectors to what is "
+        "probably, not certainly, a defect (default: false).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -121,6 +128,7 @@ def _settings_from(config: pytest.Config) -> Settings:
         leak_audit=config.getini("resources_leak_audit"),
         check_secrets=config.getini("resources_check_secrets"),
         release_check=config.getini("resources_release_check"),
+        strict_detectors=config.getini("resources_strict_detectors"),
         release_allow=DEFAULT_ALLOW.extend(paths=paths, thread_names=threads),
     )
 

@@ -234,15 +234,41 @@ class Forgetful(dg.ConfigurableResource):
         open(self.path, "w")  # never closed: freed, and warned about, at once
 
 
+class ForgetfulInTeardown(dg.ConfigurableResource):
+    path: str
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        yield self
+        open(self.path, "w")  # after the yield: teardown code, not setup
+
+
 @pytest.mark.release_check
 def test_forgetful(run_context, tmp_path):
     with run_context.open(Forgetful(path=str(tmp_path / "f"))):
         pass
+
+
+@pytest.mark.release_check
+def test_forgetful_in_teardown(run_context, tmp_path):
+    with run_context.open(ForgetfulInTeardown(path=str(tmp_path / "f"))):
+        pass
 """
     )
-    result = pytester.runpytest("-W", "default::ResourceWarning")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["E*- warning: ResourceWarning: unclosed file*"])
+    result = pytester.runpytest("-W", "default::ResourceWarning", "-p", "no:randomly")
+    result.assert_outcomes(failed=2)
+    # The warning's own location is in Forgetful's setup, so it is Forgetful's.
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_forgetful _*",
+            "E*1 thing left open after teardown:",
+            "E*opened by the setup of resource 'forgetful':",
+            "E*- warning: ResourceWarning: unclosed file*",
+            "*_ test_forgetful_in_teardown _*",
+            "E*not opened by any resource's setup*",
+            "E*- warning: ResourceWarning: unclosed file*",
+        ]
+    )
 
 
 def test_without_proc_threads_are_still_compared_and_a_warning_says_so(
