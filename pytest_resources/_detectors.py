@@ -23,14 +23,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_resources._recording import Event, Location, Recording
+from pytest_resources._recording import (
+    HOOKS,
+    Event,
+    Location,
+    Recording,
+)
 from pytest_resources._rules import Violation
-
-SETUP = "setup_for_execution"
-TEARDOWN = "teardown_after_execution"
-YIELD = "yield_for_execution"
-CREATE = "create_resource"
-LIFECYCLE_HOOKS = (SETUP, TEARDOWN, YIELD, CREATE)
 
 # Rule numbers, continuing the lifecycle rules (pytest_resources._rules.RULE_TITLES).
 MISSPELLED_HOOK_RULE = 9
@@ -191,7 +190,7 @@ def find_misspelled_hooks(
             used.update(_names_used(function.__code__))
     found = []
     for name, function in functions.items():
-        if name in LIFECYCLE_HOOKS or name.startswith("__"):
+        if name in HOOKS or name.startswith("__"):
             continue
         if not strict and (
             name.startswith("_")
@@ -200,9 +199,7 @@ def find_misspelled_hooks(
             or not _takes_a_context(function)
         ):
             continue
-        distances = {
-            hook: edit_distance(name, hook, allowed_distance(hook)) for hook in LIFECYCLE_HOOKS
-        }
+        distances = {hook: edit_distance(name, hook, allowed_distance(hook)) for hook in HOOKS}
         hook = min(distances, key=distances.__getitem__)
         if distances[hook] <= allowed_distance(hook):
             code = function.__code__
