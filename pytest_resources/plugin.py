@@ -6,6 +6,7 @@ Dagster, so dagster and hypothesis are imported only once a test uses a fixture 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -364,6 +365,53 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     if test_runs.unreported():
         _raise_end_of_test(test_runs, test_runs.unreported())
     return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """Explain pytest's quirk behind a collection error of ``@pytest.mark.resource(Cls)``."""
+    report = yield
+    call = getattr(report, "call", None)
+    excinfo = getattr(call, "excinfo", None)
+    if report.failed and excinfo is not None:
+        message = _class_marked_alone(excinfo)
+        if message:
+            report.longrepr = message
+    return report
+
+
+def _class_marked_alone(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """pytest takes a mark called with one class and nothing else as decorating that class:
+    ``@pytest.mark.resource(Cache)`` marks ``Cache`` and returns it, and then Python calls
+    ``Cache(test_function)``. Such a class carries a resource mark of its own; find it in the
+    frames of the failure and say what to write instead."""
+    if "dagster" not in sys.modules:
+        return ""
+    from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
+
+    for entry in reversed(excinfo.traceback):
+        namespace = {**entry.frame.f_globals, **entry.frame.f_locals}
+        for value in namespace.values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, ConfigurableResourceFactory)
+                and any(
+                    getattr(mark, "name", None) == "resource"
+                    for mark in value.__dict__.get("pytestmark", ())
+                )
+            ):
+                name = value.__qualname__
+                return (
+                    f"{entry.path}:{entry.lineno + 1}: @pytest.mark.resource({name}) with only a "
+                    f"class: pytest takes a mark called with one class and nothing else as "
+                    f"decorating that class, so it marked {name} and then called "
+                    f"{name}(<your test>). Mark the test with "
+                    f"@pytest.mark.resource.with_args({name}) or with an instance: "
+                    f"@pytest.mark.resource({name}())."
+                )
+    return ""
 
 
 @pytest.hookimpl(wrapper=True)
