@@ -376,17 +376,35 @@ def pytest_make_collect_report(
     call = getattr(report, "call", None)
     excinfo = getattr(call, "excinfo", None)
     if report.failed and excinfo is not None:
-        message = _class_marked_alone(excinfo)
-        if message:
-            report.longrepr = message
+        name = _class_marked_alone(excinfo)
+        if name:
+            user_frames = [
+                entry
+                for entry in excinfo.traceback
+                if not str(entry.frame.f_globals.get("__name__", "")).startswith(
+                    ("_pytest", "pluggy", "pytest")
+                )
+            ]
+            where = (
+                f"{user_frames[-1].path}:{user_frames[-1].lineno + 1}"
+                if user_frames
+                else str(collector.path)
+            )
+            report.longrepr = (
+                f"{where}: pytest.mark.resource({name}) with only a class makes no mark: pytest "
+                f"takes a mark called with one class and nothing else as decorating that "
+                f"class, so it marks {name} itself (and above a test, calls "
+                f"{name}(test_function)). Write pytest.mark.resource.with_args({name}) or pass "
+                f"an instance: pytest.mark.resource({name}())."
+            )
     return report
 
 
 def _class_marked_alone(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
     """pytest takes a mark called with one class and nothing else as decorating that class:
     ``@pytest.mark.resource(Cache)`` marks ``Cache`` and returns it, and then Python calls
-    ``Cache(test_function)``. Such a class carries a resource mark of its own; find it in the
-    frames of the failure and say what to write instead."""
+    ``Cache(test_function)``. Such a class carries a resource mark of its own: the name of the
+    one found in the frames of the failure, or ``""``."""
     if "dagster" not in sys.modules:
         return ""
     from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
@@ -402,15 +420,7 @@ def _class_marked_alone(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
                     for mark in value.__dict__.get("pytestmark", ())
                 )
             ):
-                name = value.__qualname__
-                return (
-                    f"{entry.path}:{entry.lineno + 1}: @pytest.mark.resource({name}) with only a "
-                    f"class: pytest takes a mark called with one class and nothing else as "
-                    f"decorating that class, so it marked {name} and then called "
-                    f"{name}(<your test>). Mark the test with "
-                    f"@pytest.mark.resource.with_args({name}) or with an instance: "
-                    f"@pytest.mark.resource({name}())."
-                )
+                return value.__qualname__
     return ""
 
 

@@ -56,31 +56,49 @@ def _no_plugin_internals(result: pytest.RunResult) -> None:
     result.stdout.no_fnmatch_line("*ExceptionGroup*")
 
 
+# The error names the line of the decorator (the module's mark has none); the marks below start
+# after RESOURCES and one blank line.
+_DECORATOR_LINE = RESOURCES.count("\n") + 2
+
+
 @pytest.mark.parametrize(
-    "mark",
+    ("mark", "where"),
     [
-        "@pytest.mark.resource(Cache)\ndef test_cache(resource):\n    pass\n",
-        "class TestCache:\n    @pytest.mark.resource(Cache)\n"
-        "    def test_cache(self, resource):\n        pass\n",
+        (
+            "@pytest.mark.resource(Cache)\ndef test_cache(resource):\n    pass\n",
+            f":{_DECORATOR_LINE}: ",
+        ),
+        (
+            "class TestCache:\n    @pytest.mark.resource(Cache)\n"
+            "    def test_cache(self, resource):\n        pass\n",
+            f":{_DECORATOR_LINE + 1}: ",
+        ),
+        (
+            "pytestmark = pytest.mark.resource(Cache)\ndef test_cache(resource):\n    pass\n",
+            ": ",
+        ),
     ],
-    ids=["function", "method"],
+    ids=["function", "method", "module"],
 )
 def test_a_class_marked_alone_explains_the_pytest_quirk(
-    pytester: pytest.Pytester, mark: str
+    pytester: pytest.Pytester, mark: str, where: str
 ) -> None:
     pytester.makepyfile(RESOURCES + "\n\n" + mark)
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*.py:*: @pytest.mark.resource(Cache) with only a class: pytest takes a mark called "
-            "with one class and nothing else as decorating that class, so it marked Cache and "
-            "then called Cache(<your test>). Mark the test with "
-            "@pytest.mark.resource.with_args(Cache) or with an instance: "
-            "@pytest.mark.resource(Cache()).",
+            "*test_a_class_marked_alone_explains_the_pytest_quirk.py"
+            + where
+            + "pytest.mark.resource(Cache) with only a class makes no mark: pytest takes "
+            "a mark called with one class and nothing else as decorating that class, so it "
+            "marks Cache itself (and above a test, calls Cache(test_function)). Write "
+            "pytest.mark.resource.with_args(Cache) or pass an instance: "
+            "pytest.mark.resource(Cache()).",
         ]
     )
     result.stdout.no_fnmatch_line("*takes 1 positional argument*")
+    result.stdout.no_fnmatch_line("*_pytest/*")
 
 
 def test_open_inside_given_without_a_run(pytester: pytest.Pytester) -> None:
