@@ -11,8 +11,12 @@ import pytest
 from pydantic import Field, PrivateAttr
 
 # --8<-- [start:imports]
-from pytest_resources import PrivateStateLeak, RunContext, assert_no_private_leaks
-from pytest_resources._leak_audit import find_private_leaks
+from pytest_resources import (
+    PrivateStateLeak,
+    RunContext,
+    assert_no_private_leaks,
+    find_private_leaks,
+)
 
 # --8<-- [end:imports]
 

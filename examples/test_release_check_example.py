@@ -16,15 +16,7 @@ import pytest
 from pydantic import PrivateAttr
 
 # --8<-- [start:imports]
-from pytest_resources import LifecycleError, RunContext
-from pytest_resources._release_check import (
-    DEFAULT_ALLOW,
-    collect_resource_warnings,
-    format_leftovers,
-    release_check_available,
-    take_snapshot,
-    wait_for_release,
-)
+from pytest_resources import LifecycleError, RunContext, release_check_available
 
 # --8<-- [end:imports]
 
@@ -124,18 +116,3 @@ def test_marked_test(run_context: RunContext, tmp_path: Path) -> None:
 
 
 # --8<-- [end:marked]
-
-
-# --8<-- [start:by-hand]
-def test_by_hand(tmp_path: Path) -> None:
-    log = RunLogResource(path=str(tmp_path / "run.log"))
-    with dg.DagsterInstance.ephemeral() as instance, collect_resource_warnings() as warned:
-        before = take_snapshot()
-        with dg.build_resources({"log": log}, instance=instance) as built:
-            built.log.write("started")
-        found = wait_for_release(before, allow=DEFAULT_ALLOW)
-    left_open = [*found, *warned]  # warned is filled when its block ends
-    assert not left_open, format_leftovers(left_open)
-
-
-# --8<-- [end:by-hand]

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pydantic import Field
 
 from pytest_resources import (
+    ConfigWithEnv,
     RunContext,
     env_applied,
     register_resource_strategies,
@@ -21,7 +22,6 @@ from pytest_resources import (
     resource_configs_with_env,
     resources,
 )
-from pytest_resources._strategies import ConfigWithEnv  # for the annotation only
 
 # --8<-- [end:imports]
 

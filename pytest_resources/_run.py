@@ -614,9 +614,11 @@ class SessionTotals:
     hook_calls: int = 0
     pids: set[int] = field(default_factory=set)
     runs_with_problems: int = 0
+    # Runs that broke a rule in tests marked xfail: what those tests expect, not news.
+    expected_runs_with_problems: int = 0
     audited_examples: int = 0
 
-    def add(self, test: TestRuns) -> None:
+    def add(self, test: TestRuns, *, expected_to_fail: bool = False) -> None:
         if not test.recordings:
             return
         self.tests += 1
@@ -624,8 +626,24 @@ class SessionTotals:
         self.resources += sum(len(recording.resources) for recording in test.recordings)
         self.hook_calls += sum(len(recording.events) for recording in test.recordings)
         self.pids.update(event.pid for r in test.recordings for event in r.events)
-        self.runs_with_problems += len(test.problems)
+        if expected_to_fail:
+            self.expected_runs_with_problems += len(test.problems)
+        else:
+            self.runs_with_problems += len(test.problems)
         self.audited_examples += sum(summary.examples for summary in test.audits)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, for an xdist worker to send to the controller."""
+        numbers = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {**numbers, "pids": sorted(self.pids)}
+
+    def merge(self, other: Mapping[str, Any]) -> None:
+        """Add a worker's totals (from :meth:`as_dict`)."""
+        for name, value in other.items():
+            if name == "pids":
+                self.pids.update(value)
+            elif hasattr(self, name):
+                setattr(self, name, getattr(self, name) + value)
 
     def summary(self) -> str:
         text = (
@@ -635,8 +653,12 @@ class SessionTotals:
         )
         if self.audited_examples:
             text += f", {self.audited_examples} generated configs audited under injected faults"
-        broken = self.runs_with_problems
-        return text + (f"; {_count(broken, 'run')} broke a rule" if broken else "")
+        broken, expected = self.runs_with_problems, self.expected_runs_with_problems
+        if broken:
+            text += f"; {_count(broken, 'run')} broke a rule"
+        if expected:
+            text += f"; {_count(expected, 'run')} broke a rule in tests expected to fail (xfail)"
+        return text
 
 
 def _count(number: int, noun: str, plural: str | None = None) -> str:
@@ -751,11 +773,11 @@ class RunContext:
         self._test = TestRuns(self, nodeid, settings or self.settings)
         return self._test
 
-    def end_test(self) -> None:
+    def end_test(self, *, expected_to_fail: bool = False) -> None:
         test, self._test = self._test, None
         if test is None:
             return
-        self.totals.add(test)
+        self.totals.add(test, expected_to_fail=expected_to_fail)
         test.release()
         if test.release_checked:
             # Records hold reference cycles (Dagster caches a resource definition on the live

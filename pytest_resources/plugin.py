@@ -32,6 +32,11 @@ _PENDING_MARKS = pytest.StashKey[list[Any]]()
 # Set when a fixture uses the marked values: the run then closes after that fixture's teardown.
 _CLOSE_AT_TEARDOWN = pytest.StashKey[bool]()
 _CALL_ERROR = pytest.StashKey[BaseException]()
+# Set when pytest reports the test as xfailed: its broken rules are what it expects.
+_EXPECTED_TO_FAIL = pytest.StashKey[bool]()
+# What each xdist worker checked, gathered on the controller for the closing summary.
+_WORKER_TOTALS = pytest.StashKey[list[dict[str, Any]]]()
+_WORKER_OUTPUT_KEY = "pytest_resources_totals"
 # The fixture behind ``resource`` and ``resources``; whatever depends on it opens after it.
 _MARKED_FIXTURE = "_pytest_resources_marked"
 # How many runs' problems the end-of-test report spells out; a hypothesis test can break a rule
@@ -116,11 +121,35 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker, hand what it checked to the controller."""
+    worker_output = getattr(session.config, "workeroutput", None)
+    context = session.config.stash.get(_RUN_CONTEXT, None)
+    if worker_output is not None and context is not None:
+        worker_output[_WORKER_OUTPUT_KEY] = context.totals.as_dict()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """On the xdist controller, keep each finished worker's totals."""
+    totals = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT_KEY)
+    if totals:
+        node.config.stash.setdefault(_WORKER_TOTALS, []).append(totals)
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     context = config.stash.get(_RUN_CONTEXT, None)
-    if context is not None and context.totals.tests:
+    totals = context.totals if context is not None else None
+    worker_totals = config.stash.get(_WORKER_TOTALS, [])
+    if worker_totals:
+        from pytest_resources._run import SessionTotals
+
+        totals = SessionTotals()
+        for worker in worker_totals:
+            totals.merge(worker)
+    if totals is not None and totals.tests:
         terminalreporter.write_sep("-", "pytest-resources")
-        terminalreporter.write_line(context.totals.summary())
+        terminalreporter.write_line(totals.summary())
 
 
 def _settings_from(config: pytest.Config) -> Settings:
@@ -185,7 +214,7 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
     finally:
         if _PENDING_MARKS in item.stash:
             del item.stash[_PENDING_MARKS]
-        context.end_test()
+        context.end_test(expected_to_fail=item.stash.get(_EXPECTED_TO_FAIL, False))
         # The item lives as long as the session: what the test recorded and the live values
         # it was handed must not.
         for key in (_TEST_RUNS, _MARKED_VALUES):
@@ -429,6 +458,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if hasattr(report, "wasxfail"):
+        item.stash[_EXPECTED_TO_FAIL] = True
     # A rule broken by the test as a whole has no line of the test to point at: show the report.
     if call.excinfo is not None and getattr(
         call.excinfo.value, "__pytest_resources_plain__", False

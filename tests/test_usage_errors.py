@@ -213,7 +213,7 @@ def test_uses(opened):
     result.stdout.fnmatch_lines(
         [
             "*with run_context.open(FailingTeardown()) as live:",
-            "E*LifecycleError: 1 lifecycle rule broken:",
+            "E       pytest_resources.LifecycleError: 1 lifecycle rule broken:",
         ]
     )
     assert result.stdout.str().count("teardown_after_execution raised OSError") == 1
