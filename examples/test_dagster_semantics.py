@@ -6,6 +6,7 @@ pydantic rejects a nested ``configure_at_launch()`` partial.
 """
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 import pytest
@@ -142,3 +143,35 @@ def test_no_teardown_after_a_failed_setup(instance: dg.DagsterInstance) -> None:
 
 
 # --8<-- [end:failed-setup]
+
+
+# --8<-- [start:resumed]
+class NoFinallyResource(dg.ConfigurableResource):
+    """Tears down after its yield, with no try/finally around it."""
+
+    @contextmanager
+    def yield_for_execution(
+        self, context: dg.InitResourceContext
+    ) -> Iterator["NoFinallyResource"]:
+        CALLS.append("setup")
+        yield self
+        CALLS.append("teardown")
+
+
+@dg.asset
+def failing_step(no_finally: NoFinallyResource) -> None:
+    raise ValueError("the step fails")
+
+
+def test_a_failed_step_resumes_the_generator(instance: dg.DagsterInstance) -> None:
+    result = dg.materialize(
+        [failing_step],
+        resources={"no_finally": NoFinallyResource()},
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert CALLS == ["setup", "teardown"]  # the line after the yield ran
+
+
+# --8<-- [end:resumed]
