@@ -1,9 +1,9 @@
-"""The release check (opt-in): what a resource's setup opened, its teardown must close. Files,
-sockets, threads and child processes still open after teardown fail the test.
+"""The release check (opt-in): what a resource's setup opened, its teardown must close.
+Files, sockets, threads and child processes still open after teardown fail the test.
 
-The leaky resource's test is expected to fail with ``LifecycleError`` (``xfail(strict=True)``);
-see its message with ``pytest examples/test_release_check.py --runxfail``.
-"""
+The leaky resource's test is expected to fail with ``LifecycleError``
+(``xfail(strict=True)``); see its message with ``pytest examples/test_release_check.py
+--runxfail``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from pytest_resources import LifecycleError, RunContext, release_check_available
 
 # --8<-- [end:imports]
 
-# Elsewhere than Linux the check cannot list open files (no /proc): it warns and checks nothing.
+# Elsewhere than Linux the check cannot list open files (no /proc): it warns and checks
+# nothing.
 pytestmark = pytest.mark.skipif(
     not release_check_available(), reason="the release check needs Linux's /proc"
 )
@@ -66,9 +67,13 @@ class KeepsLogOpenResource(dg.ConfigurableResource):
         self._file = open(self.path, "a")  # noqa: SIM115 - the bug shown here
 
 
-@pytest.mark.xfail(raises=LifecycleError, strict=True, reason="teardown leaves the file open")
+@pytest.mark.xfail(
+    raises=LifecycleError, strict=True, reason="teardown leaves the file open"
+)
 def test_a_file_left_open_fails(run_context: RunContext, tmp_path: Path) -> None:
-    with run_context.open(KeepsLogOpenResource(path=str(tmp_path / "run.log")), release_check=True):
+    with run_context.open(
+        KeepsLogOpenResource(path=str(tmp_path / "run.log")), release_check=True
+    ):
         pass
 
 
@@ -110,7 +115,10 @@ def test_marked_with_the_option(resource: PollerResource) -> None:
 @pytest.mark.release_check
 def test_marked_test(run_context: RunContext, tmp_path: Path) -> None:
     with run_context.open(
-        {"poller": PollerResource(), "log": RunLogResource(path=str(tmp_path / "run.log"))}
+        {
+            "poller": PollerResource(),
+            "log": RunLogResource(path=str(tmp_path / "run.log")),
+        }
     ) as live:
         live["log"].write("polling")
 
