@@ -233,7 +233,7 @@ def _open_pending_marks(item: pytest.Item) -> None:
     try:
         _open_marked_resources(item, test_runs, marks)
     except BaseException as error:
-        test_runs.mark_reported([p for p in test_runs.unreported() if test_runs.shown_by(p, error)])
+        _mark_shown(test_runs, error)
         raise
 
 
@@ -292,10 +292,10 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     __tracebackhide__ = True
     if item.get_closest_marker("resource") is not None:
         _refuse_marker_under_given(item)
-    test_runs = item.stash.get(_TEST_RUNS, None)
     try:
         result = yield
     except BaseException as error:
+        test_runs = item.stash.get(_TEST_RUNS, None)  # set by the autouse fixture
         if test_runs is not None:
             _mark_shown(test_runs, error)
         raise
@@ -306,7 +306,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
 def _refuse_marker_under_given(item: pytest.Item) -> None:
     """Say why hypothesis refuses the ``resource`` fixture in a ``@given`` test, and what to do,
     before its health check fails the test with no word about resources."""
-    function = getattr(item, "function", None)
+    function: Any = getattr(item, "function", None)
     if not getattr(function, "is_hypothesis_test", False):
         return
     import inspect
@@ -315,7 +315,11 @@ def _refuse_marker_under_given(item: pytest.Item) -> None:
     from hypothesis import settings as hypothesis_settings
 
     requested = sorted({"resource", "resources"} & set(inspect.signature(function).parameters))
-    settings = getattr(item.obj, "_hypothesis_internal_use_settings", hypothesis_settings.default)
+    # Where hypothesis' own pytest plugin reads the test's settings from.
+    settings: Any = (
+        getattr(getattr(item, "obj", None), "_hypothesis_internal_use_settings", None)
+        or hypothesis_settings.default
+    )
     if not requested or HealthCheck.function_scoped_fixture in settings.suppress_health_check:
         return
     pytest.fail(
@@ -480,9 +484,7 @@ def _fixtures_using(item: pytest.Item, fixture: str) -> tuple[set[str], list[str
             return True
         if name not in depends:
             requested = {arg for d in definitions.get(name, ()) for arg in d.argnames}
-            depends[name] = any(
-                uses(arg, seen | {name}) for arg in requested - seen - {name}
-            )
+            depends[name] = any(uses(arg, seen | {name}) for arg in requested - seen - {name})
         return depends[name]
 
     names: list[str] = list(getattr(item, "fixturenames", ()))

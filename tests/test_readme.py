@@ -34,7 +34,5 @@ def test_the_readme_says_how_to_install_and_work_on_a_clone() -> None:
 
 
 def test_code_blocks_fit_without_scrolling() -> None:
-    too_wide = [
-        line for block in _python_blocks() for line in block.splitlines() if len(line) > 88
-    ]
+    too_wide = [line for block in _python_blocks() for line in block.splitlines() if len(line) > 88]
     assert too_wide == []
