@@ -419,7 +419,7 @@ def pytest_make_collect_report(
                 )
             ]
             where = (
-                f"{user_frames[-1].path}:{user_frames[-1].lineno + 1}"
+                f"{user_frames[-1].path}:{_decorator_line(user_frames[-1], name)}"
                 if user_frames
                 else str(collector.path)
             )
@@ -431,6 +431,17 @@ def pytest_make_collect_report(
                 f"an instance: pytest.mark.resource({name}())."
             )
     return report
+
+
+def _decorator_line(entry: Any, name: str) -> int:
+    """The line of ``@pytest.mark.resource(name)`` above the failing line (Python 3.10 reports
+    the decorated ``def``, 3.11+ the decorator), 1-based."""
+    source = entry.frame.code.fullsource
+    lines = source.lines if source is not None else []
+    for index in range(entry.lineno, max(entry.lineno - 20, -1), -1):
+        if index < len(lines) and f"resource({name})" in lines[index].replace(" ", ""):
+            return index + 1
+    return int(entry.lineno) + 1
 
 
 def _class_marked_alone(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
