@@ -22,6 +22,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+# --8<-- [start:async]
 class AsyncSession:
     """Stands in for an async HTTP or database client."""
 
@@ -73,3 +74,6 @@ def test_closed_when_the_step_fails(run_context: RunContext) -> None:
     ):
         raise TimeoutError("the step failed")
     assert session.closed
+
+
+# --8<-- [end:async]

@@ -15,6 +15,7 @@ from pydantic import PrivateAttr
 from pytest_resources import RunContext
 
 
+# --8<-- [start:io-managers]
 class JsonFileIOManager(dg.ConfigurableIOManager):
     """Stores each asset as ``<base_dir>/<asset key>.json``; counts what a run wrote."""
 
@@ -81,3 +82,6 @@ def test_factory_hands_out_its_io_manager(resource: CountingIOManager) -> None:
     assert isinstance(resource, CountingIOManager)
     resource.handle_output(dg.build_output_context(asset_key=dg.AssetKey("a")), 1)
     assert resource.stored == {"test/a": 1}
+
+
+# --8<-- [end:io-managers]
