@@ -517,6 +517,7 @@ def _fixtures_being_set_up(request: pytest.FixtureRequest) -> set[str]:
 @pytest.fixture
 def _pytest_resources_marked(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """The marked resources' live values, opened after every fixture that does not need them."""
+    __tracebackhide__ = True
     item = request.node
     if item.stash.get(_PENDING_MARKS, None) is None and _MARKED_VALUES not in item.stash:
         asked = "resources" if "resources" in _fixtures_being_set_up(request) else "resource"
