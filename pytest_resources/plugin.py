@@ -217,7 +217,7 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
         context.end_test(expected_to_fail=item.stash.get(_EXPECTED_TO_FAIL, False))
         # The item lives as long as the session: what the test recorded and the live values
         # it was handed must not.
-        for key in (_TEST_RUNS, _MARKED_VALUES):
+        for key in (_TEST_RUNS, _MARKED_VALUES, _CALL_ERROR):
             if key in item.stash:
                 del item.stash[key]
 
