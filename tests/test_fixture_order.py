@@ -139,12 +139,14 @@ def module_patch():
         yield
 
 
-@pytest.mark.resource(Backend())
-class TestBackend:
-    @pytest.fixture(scope="class", autouse=True)
-    def class_scoped(self, module_patch):
-        yield
+@pytest.fixture(scope="class")
+def class_scoped(module_patch):
+    yield
 
+
+@pytest.mark.resource(Backend())
+@pytest.mark.usefixtures("class_scoped")
+class TestBackend:
     def test_connected(self, resource, connect):
         assert resource._connection == "fake connection"
         connect.assert_called_once_with()
