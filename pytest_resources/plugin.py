@@ -214,7 +214,8 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
     finally:
         if _PENDING_MARKS in item.stash:
             del item.stash[_PENDING_MARKS]
-        context.end_test(expected_to_fail=item.stash.get(_EXPECTED_TO_FAIL, False))
+        # The test's records are released at the end of its teardown phase (see
+        # pytest_runtest_teardown), once what its other fixtures' teardowns broke is reported.
         # The item lives as long as the session: what the test recorded and the live values
         # it was handed must not.
         for key in (_TEST_RUNS, _MARKED_VALUES, _CALL_ERROR):
@@ -384,20 +385,23 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     if test_runs is None:
         return (yield)
     try:
-        result = yield
-    except BaseException as error:
-        _mark_shown(test_runs, error)
-        unreported = test_runs.unreported()
-        if unreported:
-            from pytest_resources._run import report_problems
+        try:
+            result = yield
+        except BaseException as error:
+            _mark_shown(test_runs, error)
+            unreported = test_runs.unreported()
+            if unreported:
+                from pytest_resources._run import report_problems
 
-            report = report_problems(unreported, limit=_REPORTED_RUNS)
-            item.add_report_section("teardown", "resource lifecycle", str(report))
-            test_runs.mark_reported(unreported)
-        raise
-    if test_runs.unreported():
-        _raise_end_of_test(test_runs, test_runs.unreported())
-    return result
+                report = report_problems(unreported, limit=_REPORTED_RUNS)
+                item.add_report_section("teardown", "resource lifecycle", str(report))
+                test_runs.mark_reported(unreported)
+            raise
+        if test_runs.unreported():
+            _raise_end_of_test(test_runs, test_runs.unreported())
+        return result
+    finally:
+        test_runs.session.end_test(expected_to_fail=item.stash.get(_EXPECTED_TO_FAIL, False))
 
 
 @pytest.hookimpl(wrapper=True)
