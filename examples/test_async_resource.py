@@ -1,9 +1,8 @@
 """An async resource: ``yield_for_execution`` as an ``@asynccontextmanager``.
 
-Dagster runs it on the event loop of the run (``build_resources(event_loop=...)``); the plugin
-gives every ``open`` its own loop. Dagster 1.8 has no such parameter, so this module is skipped
-there.
-"""
+Dagster runs it on the event loop of the run (``build_resources(event_loop=...)``); the
+plugin gives every ``open`` its own loop. Dagster 1.8 has no such parameter, so this
+module is skipped there."""
 
 from __future__ import annotations
 
@@ -19,10 +18,11 @@ from pytest_resources import RunContext
 
 pytestmark = pytest.mark.skipif(
     "event_loop" not in inspect.signature(dg.build_resources).parameters,
-    reason="this Dagster has no async yield_for_execution (build_resources takes no event_loop)",
+    reason="this Dagster has no async yield_for_execution (no event_loop parameter)",
 )
 
 
+# --8<-- [start:async]
 class AsyncSession:
     """Stands in for an async HTTP or database client."""
 
@@ -68,6 +68,12 @@ def test_closed_after_the_run(run_context: RunContext) -> None:
 
 
 def test_closed_when_the_step_fails(run_context: RunContext) -> None:
-    with pytest.raises(TimeoutError), run_context.open(AsyncApiResource(url="u")) as session:
+    with (
+        pytest.raises(TimeoutError),
+        run_context.open(AsyncApiResource(url="u")) as session,
+    ):
         raise TimeoutError("the step failed")
     assert session.closed
+
+
+# --8<-- [end:async]

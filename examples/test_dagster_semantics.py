@@ -1,11 +1,11 @@
 """What Dagster itself does with a resource's lifecycle, shown with plain Dagster.
 
-These tests use no part of the plugin: they pin down the behaviour the plugin's rules are built
-on (docs/explanation/dagster-lifecycle.md). No ``from __future__ import annotations``: with it,
-pydantic rejects a nested ``configure_at_launch()`` partial.
-"""
+These tests use no part of the plugin: they pin down the behaviour the plugin's rules
+are built on (docs/explanation/dagster-lifecycle.md). No ``from __future__ import
+annotations``: with it, pydantic rejects a nested ``configure_at_launch()`` partial."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 import pytest
@@ -16,7 +16,8 @@ CALLS: list[str] = []
 
 @pytest.fixture(scope="module")
 def instance() -> Iterator[dg.DagsterInstance]:
-    # One instance for the module: a new ephemeral instance costs ~35 ms per build_resources.
+    # One instance for the module: a new ephemeral instance costs ~35 ms per
+    # build_resources.
     with dg.DagsterInstance.ephemeral() as instance:
         yield instance
 
@@ -58,7 +59,9 @@ def users(pool: LeakyPoolResource) -> list[str]:
 
 
 def test_a_raising_teardown_does_not_fail_the_run(instance: dg.DagsterInstance) -> None:
-    result = dg.materialize([users], resources={"pool": LeakyPoolResource()}, instance=instance)
+    result = dg.materialize(
+        [users], resources={"pool": LeakyPoolResource()}, instance=instance
+    )
     assert result.success  # dagster issue 10259
     engine_messages = [
         event.message or ""
@@ -91,7 +94,9 @@ class OuterResource(dg.ConfigurableResource):
 
 
 def test_nested_resources_first_in_last_out(instance: dg.DagsterInstance) -> None:
-    with dg.build_resources({"outer": OuterResource(inner=InnerResource())}, instance=instance):
+    with dg.build_resources(
+        {"outer": OuterResource(inner=InnerResource())}, instance=instance
+    ):
         pass
     assert CALLS == ["inner setup", "outer setup", "outer teardown", "inner teardown"]
 
@@ -100,7 +105,9 @@ def test_nested_resources_first_in_last_out(instance: dg.DagsterInstance) -> Non
 
 
 # --8<-- [start:twice]
-def test_one_instance_reachable_twice_is_set_up_twice(instance: dg.DagsterInstance) -> None:
+def test_one_instance_reachable_twice_is_set_up_twice(
+    instance: dg.DagsterInstance,
+) -> None:
     inner = InnerResource()
     resources = {"inner": inner, "outer": OuterResource(inner=inner)}
     with dg.build_resources(resources, instance=instance) as built:
@@ -130,7 +137,8 @@ class BrokenSetupResource(dg.ConfigurableResource):
 
 
 def test_no_teardown_after_a_failed_setup(instance: dg.DagsterInstance) -> None:
-    # Dagster initializes resources in the order of their keys: "cache", then "database".
+    # Dagster initializes resources in the order of their keys: "cache", then
+    # "database".
     resources = {"cache": InnerResource(), "database": BrokenSetupResource()}
     with (
         pytest.raises(dg.DagsterResourceFunctionError),
@@ -142,3 +150,35 @@ def test_no_teardown_after_a_failed_setup(instance: dg.DagsterInstance) -> None:
 
 
 # --8<-- [end:failed-setup]
+
+
+# --8<-- [start:resumed]
+class NoFinallyResource(dg.ConfigurableResource):
+    """Tears down after its yield, with no try/finally around it."""
+
+    @contextmanager
+    def yield_for_execution(
+        self, context: dg.InitResourceContext
+    ) -> Iterator["NoFinallyResource"]:
+        CALLS.append("setup")
+        yield self
+        CALLS.append("teardown")
+
+
+@dg.asset
+def failing_step(no_finally: NoFinallyResource) -> None:
+    raise ValueError("the step fails")
+
+
+def test_a_failed_step_resumes_the_generator(instance: dg.DagsterInstance) -> None:
+    result = dg.materialize(
+        [failing_step],
+        resources={"no_finally": NoFinallyResource()},
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert CALLS == ["setup", "teardown"]  # the line after the yield ran
+
+
+# --8<-- [end:resumed]

@@ -1,9 +1,9 @@
-"""Defect kinds the lifecycle rules alone cannot see, each a broken resource beside its fix.
+"""Defect kinds the lifecycle rules cannot see: each broken resource beside its fix.
 
-Each broken resource's test is expected to fail (``xfail(strict=True)``), so the demo stays green
-while proving the check fires; the fixed twin after it passes. docs/defect-kinds.md includes
-them; ``pytest examples/test_defect_kinds.py --runxfail`` shows the messages.
-"""
+Each broken resource's test is expected to fail (``xfail(strict=True)``), so the demo
+stays green while proving the check fires; the fixed twin after it passes.
+docs/defect-kinds.md includes them; ``pytest examples/test_defect_kinds.py --runxfail``
+shows the messages."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +16,9 @@ from pydantic import Field, PrivateAttr
 
 from pytest_resources import LifecycleError, PrivateStateLeak, RunContext
 
-broken = pytest.mark.xfail(raises=LifecycleError, strict=True, reason="a broken resource")
+broken = pytest.mark.xfail(
+    raises=LifecycleError, strict=True, reason="a broken resource"
+)
 
 
 class Connection:
@@ -42,7 +44,9 @@ class MisspelledTeardownResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._connection = Connection(self.dsn)
 
-    def teardown_for_execution(self, context: dg.InitResourceContext) -> None:  # never called
+    def teardown_for_execution(
+        self, context: dg.InitResourceContext
+    ) -> None:  # never called
         if self._connection is not None:
             self._connection.close()
 
@@ -95,7 +99,9 @@ def test_generator_value(run_context: RunContext) -> None:
 
 
 # --8<-- [start:generator-value-fix]
-class ConnectionForOpsResource(dg.ConfigurableResource, dg.IAttachDifferentObjectToOpContext):
+class ConnectionForOpsResource(
+    dg.ConfigurableResource, dg.IAttachDifferentObjectToOpContext
+):
     dsn: str
 
     def get_object_to_set_on_execution_context(self) -> Any:
@@ -149,7 +155,9 @@ class EnteredPoolResource(dg.ConfigurableResource):
             connection.close()
 
     @contextmanager
-    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[Connection]:
+    def yield_for_execution(
+        self, context: dg.InitResourceContext
+    ) -> Iterator[Connection]:
         with self.connect() as connection:
             yield connection
 
@@ -174,7 +182,9 @@ class SessionResource(dg.ConfigurableResource):
         self.headers["Authorization"] = self._token  # the token is now config
 
 
-@pytest.mark.xfail(raises=PrivateStateLeak, strict=True, reason="the token is in the headers")
+@pytest.mark.xfail(
+    raises=PrivateStateLeak, strict=True, reason="the token is in the headers"
+)
 def test_private_state_in_config(run_context: RunContext) -> None:
     with run_context.open(SessionResource(user="alice")):
         pass
@@ -209,9 +219,13 @@ class ApiResource(dg.ConfigurableResource):
 
 
 @pytest.mark.xfail(raises=PrivateStateLeak, strict=True, reason="repr() shows the key")
-def test_secret_in_repr(run_context: RunContext, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_in_repr(
+    run_context: RunContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("API_KEY", "sk-live-0123456789abcdef")
-    with run_context.open(ApiResource(api_key=dg.EnvVar("API_KEY")), check_secrets=True):
+    with run_context.open(
+        ApiResource(api_key=dg.EnvVar("API_KEY")), check_secrets=True
+    ):
         pass
 
 
@@ -223,9 +237,13 @@ class HiddenKeyApiResource(dg.ConfigurableResource):
     api_key: str = Field(repr=False)  # still config, never shown by repr() or str()
 
 
-def test_secret_hidden(run_context: RunContext, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_hidden(
+    run_context: RunContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("API_KEY", "sk-live-0123456789abcdef")
-    with run_context.open(HiddenKeyApiResource(api_key=dg.EnvVar("API_KEY")), check_secrets=True):
+    with run_context.open(
+        HiddenKeyApiResource(api_key=dg.EnvVar("API_KEY")), check_secrets=True
+    ):
         pass
 
 
@@ -244,7 +262,9 @@ class SchemaResource(dg.ConfigurableResource):
 @broken
 def test_unclosed_file_in_setup(run_context: RunContext, tmp_path: Path) -> None:
     (tmp_path / "schema.sql").write_text("create table t (x int)")
-    with run_context.open(SchemaResource(path=str(tmp_path / "schema.sql")), release_check=True):
+    with run_context.open(
+        SchemaResource(path=str(tmp_path / "schema.sql")), release_check=True
+    ):
         pass
 
 
@@ -279,13 +299,16 @@ class CacheResource(dg.ConfigurableResource):
 
 @dg.asset
 def builds_its_own_cache() -> int:
-    with dg.build_resources({"cache": CacheResource()}):  # Dagster knows nothing of this
+    with dg.build_resources(
+        {"cache": CacheResource()}
+    ):  # Dagster knows nothing of this
         return 1
 
 
 @broken
 def test_step_builds_a_resource(run_context: RunContext) -> None:
-    # The fix, a resource declared as the asset's parameter, is examples/test_multiprocess.py.
+    # The fix, a resource declared as the asset's parameter, is in
+    # examples/test_multiprocess.py.
     run_context.materialize([builds_its_own_cache], executor="multiprocess")
 
 

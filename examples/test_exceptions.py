@@ -1,4 +1,4 @@
-"""The plugin's exceptions: two assertion errors for broken resources, one for misuse."""
+"""The plugin's exceptions: assertion errors for broken resources, one for misuse."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ def test_misuse(run_context: RunContext) -> None:
 
 
 # --8<-- [start:caught]
-@pytest.mark.xfail(raises=LifecycleError, strict=True, reason="caught, and reported at the end")
+@pytest.mark.xfail(
+    raises=LifecycleError, strict=True, reason="caught, and reported at the end"
+)
 def test_catching_the_error_does_not_pass(run_context: RunContext) -> None:
     with pytest.raises(LifecycleError), run_context.open(RaisingTeardownResource()):
         pass

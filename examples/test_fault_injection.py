@@ -1,5 +1,5 @@
-"""Fault injection: make a run fail at each point a real run can fail, and check that the
-resource still keeps every lifecycle rule."""
+"""Fault injection: make a run fail at each point a real run can fail, and check that
+the resource still keeps every lifecycle rule."""
 
 from __future__ import annotations
 
@@ -57,8 +57,11 @@ def test_setup_fails(run_context: RunContext) -> None:
 # --8<-- [start:not-applicable]
 def test_a_fault_that_does_not_apply(run_context: RunContext) -> None:
     assert repr(Fault("nested_setup")) == "Fault(where='nested_setup')"
-    # CredentialsResource has no nested resources: outside hypothesis, that is a usage error.
-    with pytest.raises(ResourceUsageError, match=r"Fault\(where='nested_setup'\) does not apply"):
+    # CredentialsResource has no nested resources: outside hypothesis, that is a usage
+    # error.
+    with pytest.raises(
+        ResourceUsageError, match=r"Fault\(where='nested_setup'\) does not apply"
+    ):
         run_context.check(CredentialsResource(), fault=Fault("nested_setup"))
 
 
@@ -104,7 +107,9 @@ class OpensBeforeTryResource(dg.ConfigurableResource):
             self.teardown_after_execution(context)
 
 
-@pytest.mark.xfail(raises=LifecycleError, strict=True, reason="no teardown when create fails")
+@pytest.mark.xfail(
+    raises=LifecycleError, strict=True, reason="no teardown when create fails"
+)
 def test_only_a_fault_shows_it(run_context: RunContext) -> None:
     run_context.check(OpensBeforeTryResource())  # passes: without a fault all is well
     run_context.check(OpensBeforeTryResource(), fault=Fault("create_resource"))

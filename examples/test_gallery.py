@@ -1,14 +1,13 @@
-"""A gallery of broken resources: one per lifecycle rule, each the kind of bug that passes a
-plain Dagster run and fails here.
+"""A gallery of broken resources: one per lifecycle rule, each the kind of bug that
+passes a plain Dagster run and fails here.
 
 The test of each broken resource is expected to fail with ``LifecycleError``
-(``xfail(strict=True)``), so the demo stays green while showing what each check catches; the
-fixed resource after it passes. See the messages with
-``pytest examples/test_gallery.py --runxfail``; docs/gallery.md shows them.
+(``xfail(strict=True)``), so the demo stays green while showing what each check catches;
+the fixed resource after it passes. See the messages with ``pytest
+examples/test_gallery.py --runxfail``; docs/gallery.md shows them.
 
-No ``from __future__ import annotations``: with it, pydantic rejects a ``configure_at_launch()``
-partial as a nested field (the last test).
-"""
+No ``from __future__ import annotations``: with it, pydantic rejects a
+``configure_at_launch()`` partial as a nested field (the last test)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,13 +18,15 @@ from pydantic import PrivateAttr
 
 from pytest_resources import LifecycleError, RunContext
 
-broken = pytest.mark.xfail(raises=LifecycleError, strict=True, reason="a broken resource")
+broken = pytest.mark.xfail(
+    raises=LifecycleError, strict=True, reason="a broken resource"
+)
 
 
 # Rule 1: setup_for_execution runs exactly once.
 # --8<-- [start:rule-1]
 class ForgetsSetupResource(dg.ConfigurableResource):
-    """Overrides yield_for_execution and forgets that calling setup is now its own job."""
+    """Overrides yield_for_execution and forgets that calling setup is its own job."""
 
     url: str
     _client: str = PrivateAttr(default="")
@@ -231,7 +232,9 @@ class ClosesItsPoolResource(dg.ConfigurableResource):
 
 @broken
 @pytest.mark.resource(ClosesItsPoolResource, pool=PoolResource())
-def test_rule_4_parent_tears_down_its_nested_resource(resource: ClosesItsPoolResource) -> None:
+def test_rule_4_parent_tears_down_its_nested_resource(
+    resource: ClosesItsPoolResource,
+) -> None:
     pass
 
 
@@ -243,7 +246,8 @@ class LeavesItsPoolResource(dg.ConfigurableResource):
     pool: PoolResource
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        pass  # release only what this resource acquired; Dagster tears the pool down after it
+        # Release only what this resource acquired: Dagster tears the pool down later.
+        pass
 
 
 @pytest.mark.resource(LeavesItsPoolResource, pool=PoolResource())
@@ -257,7 +261,7 @@ def test_rule_4_fixed(resource: LeavesItsPoolResource) -> None:
 # Rule 5: teardown must not raise.
 # --8<-- [start:rule-5]
 class RaisingTeardownResource(dg.ConfigurableResource):
-    """Dagster logs this teardown's error as an engine event and reports the run as a success."""
+    """Dagster logs this teardown's error as an engine event; the run succeeds."""
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         raise RuntimeError("could not close the connection pool")
@@ -281,7 +285,9 @@ class HandlesTeardownErrorsResource(dg.ConfigurableResource):
         try:
             self._close_pool()
         except RuntimeError:
-            context.log.exception("closing the pool failed; the connections time out on their own")
+            context.log.exception(
+                "closing the pool failed; the connections time out on their own"
+            )
 
 
 def test_rule_5_fixed(run_context: RunContext) -> None:
@@ -306,7 +312,7 @@ class ReportResource(dg.ConfigurableResource):
 @broken
 def test_rule_6_one_instance_reachable_twice(run_context: RunContext) -> None:
     cache = SharedCacheResource()
-    # Dagster sets `cache` up twice and the report sees a different object than the assets.
+    # Dagster sets `cache` up twice, and the report sees another object than the assets.
     with run_context.open({"cache": cache, "report": ReportResource(cache=cache)}):
         pass
 

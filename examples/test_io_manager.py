@@ -1,5 +1,6 @@
-"""An IO manager is a resource too: its setup, teardown and the value it hands out are checked
-the same way. Drive it with Dagster's ``build_output_context`` / ``build_input_context``."""
+"""An IO manager is a resource too: its setup, teardown and the value it hands out are
+checked the same way. Drive it with Dagster's ``build_output_context`` /
+``build_input_context``."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from pydantic import PrivateAttr
 from pytest_resources import RunContext
 
 
+# --8<-- [start:io-managers]
 class JsonFileIOManager(dg.ConfigurableIOManager):
-    """Stores each asset as ``<base_dir>/<asset key>.json``; counts what it wrote in a run."""
+    """Stores each asset as ``<base_dir>/<asset key>.json``; counts what a run wrote."""
 
     base_dir: str
     _written: list[str] = PrivateAttr(default_factory=list)
@@ -41,8 +43,13 @@ def test_round_trip(run_context: RunContext, tmp_path: Path) -> None:
     base_dir = tmp_path / "store"  # does not exist yet: setup creates it
     with run_context.open(JsonFileIOManager(base_dir=str(base_dir))) as io_manager:
         key = dg.AssetKey("users")
-        io_manager.handle_output(dg.build_output_context(asset_key=key), ["alice", "bob"])
-        assert io_manager.load_input(dg.build_input_context(asset_key=key)) == ["alice", "bob"]
+        io_manager.handle_output(
+            dg.build_output_context(asset_key=key), ["alice", "bob"]
+        )
+        assert io_manager.load_input(dg.build_input_context(asset_key=key)) == [
+            "alice",
+            "bob",
+        ]
     assert (base_dir / "users.json").exists()
     lifecycle = run_context.lifecycle(JsonFileIOManager)
     assert (lifecycle.setup_calls, lifecycle.teardown_calls) == (1, 1)
@@ -75,3 +82,6 @@ def test_factory_hands_out_its_io_manager(resource: CountingIOManager) -> None:
     assert isinstance(resource, CountingIOManager)
     resource.handle_output(dg.build_output_context(asset_key=dg.AssetKey("a")), 1)
     assert resource.stored == {"test/a": 1}
+
+
+# --8<-- [end:io-managers]

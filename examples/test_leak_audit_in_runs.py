@@ -1,5 +1,6 @@
-"""The private-state leak audit: a resource's run state (a token, a connection) must never show
-up in a serialized form of its config (dumps, run config, the UI's snapshot, pickles, repr)."""
+"""The private-state leak audit: a resource's run state (a token, a connection) must
+never show up in a serialized form of its config (dumps, run config, the UI's snapshot,
+pickles, repr)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ import pytest
 from pydantic import Field, PrivateAttr
 
 # --8<-- [start:imports]
-from pytest_resources import PrivateStateLeak, RunContext, assert_no_private_leaks
-from pytest_resources._leak_audit import find_private_leaks
+from pytest_resources import (
+    PrivateStateLeak,
+    RunContext,
+    assert_no_private_leaks,
+    find_private_leaks,
+)
 
 # --8<-- [end:imports]
 
@@ -44,7 +49,9 @@ def test_no_private_state_in_config(
     resource = ApiClientResource(username="alice", password=dg.EnvVar("API_PASSWORD"))
     with dg.build_resources({"api": resource}, instance=instance) as built:
         # built.api is the copy Dagster set up (create_resource returns self)
-        assert_no_private_leaks(built.api, key="api", when="after setup", user_instance=resource)
+        assert_no_private_leaks(
+            built.api, key="api", when="after setup", user_instance=resource
+        )
 
 
 # --8<-- [end:clean]
@@ -53,7 +60,9 @@ def test_no_private_state_in_config(
 # --8<-- [start:leaky]
 class HeaderClientResource(dg.ConfigurableResource):
     username: str
-    headers: dict[str, str] = Field(default_factory=dict)  # public: serialized with the config
+    headers: dict[str, str] = Field(
+        default_factory=dict
+    )  # public: serialized with the config
     _api_token: str = PrivateAttr(default="")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -75,7 +84,9 @@ def test_a_token_copied_into_config_is_found(instance: dg.DagsterInstance) -> No
 
 
 # --8<-- [start:in-runs]
-@pytest.mark.xfail(raises=PrivateStateLeak, strict=True, reason="the token is in the headers")
+@pytest.mark.xfail(
+    raises=PrivateStateLeak, strict=True, reason="the token is in the headers"
+)
 def test_every_open_is_audited(run_context: RunContext) -> None:
     with run_context.open(HeaderClientResource(username="alice")) as client:
         assert client.headers["Authorization"].startswith("Bearer sk-")

@@ -1,5 +1,5 @@
-"""Every way to mark a test with ``@pytest.mark.resource``: class or instance, at the function,
-class or module level, one resource or several."""
+"""Every way to mark a test with ``@pytest.mark.resource``: class or instance, at the
+function, class or module level, one resource or several."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ class DatabaseResource(dg.ConfigurableResource):
 
 
 # --8<-- [start:module]
-# Every test in this module gets a cache: a resource without required config is marked with
-# an instance (a mark called with a bare class would be taken as decorating that class).
+# Every test in this module gets a cache. A resource without required config is marked
+# with an instance (pytest takes a mark called with a bare class as decorating it).
 pytestmark = pytest.mark.resource(CacheResource())
 # --8<-- [end:module]
 
@@ -46,7 +46,7 @@ def test_class_spelling(resources: dict[str, Any]) -> None:
 @pytest.mark.resource(DatabaseResource(host="primary"), key="primary")
 @pytest.mark.resource(DatabaseResource(host="replica"), key="replica")
 def test_instance_spelling(resources: dict[str, Any]) -> None:
-    # Instance spelling: the keyword arguments are options; key= tells two resources apart.
+    # Instance spelling: keyword arguments are options; key= tells two resources apart.
     assert resources["primary"].host == "primary"
     assert resources["replica"].host == "replica"
     # --8<-- [end:instance-spelling]

@@ -1,5 +1,5 @@
-"""A real run with a process per step: the client is set up and torn down once in each step
-process, and never in the test's own process."""
+"""A real run with a process per step: the client is set up and torn down once in each
+step process, and never in the test's own process."""
 
 from __future__ import annotations
 

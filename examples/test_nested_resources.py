@@ -2,9 +2,8 @@
 ``configure_at_launch()`` partials configured with ``resource_config=``.
 
 No ``from __future__ import annotations`` here: with it, pydantic cannot accept a
-``configure_at_launch()`` partial as a nested field (``Outer(inner=Inner.configure_at_launch())``
-raises a ValidationError).
-"""
+``configure_at_launch()`` partial as a nested field
+(``Outer(inner=Inner.configure_at_launch())`` raises a ValidationError)."""
 
 # --8<-- [start:nested]
 import dagster as dg
@@ -50,7 +49,9 @@ def when(lifecycle: Lifecycle, hook: str) -> int:
     return next(event.sequence for event in lifecycle.events if event.hook == hook)
 
 
-@pytest.mark.resource(WarehouseResource, credentials=CredentialsResource(username="alice"))
+@pytest.mark.resource(
+    WarehouseResource, credentials=CredentialsResource(username="alice")
+)
 def test_nested_resource_is_live_in_its_parent(resource: WarehouseResource) -> None:
     assert resource.session() == "public:token-for-alice"
 
@@ -81,7 +82,9 @@ def test_configure_at_launch_with_resource_config(run_context: RunContext) -> No
         "credentials": credentials,
         "warehouse": WarehouseResource(credentials=credentials, schema_name="sales"),
     }
-    with run_context.open(resources, resource_config={"credentials": {"username": "bob"}}) as live:
+    with run_context.open(
+        resources, resource_config={"credentials": {"username": "bob"}}
+    ) as live:
         assert live["warehouse"].session() == "sales:token-for-bob"
         assert live["credentials"].token() == "token-for-bob"
     # The partial is one resource of the run: set up once, shared by the warehouse.

@@ -1,5 +1,5 @@
-"""Opting out: record without enforcing the rules (``check=False``), and tests the plugin leaves
-alone."""
+"""Opting out: record without enforcing the rules (``check=False``), and tests the
+plugin leaves alone."""
 
 from __future__ import annotations
 

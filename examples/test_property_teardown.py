@@ -1,8 +1,8 @@
-"""Property-based: for any config hypothesis draws, setup runs once and teardown releases
-everything setup acquired.
+"""Property-based: for any config hypothesis draws, setup runs once and teardown
+releases everything setup acquired.
 
-``run_context`` is session scoped, so ``@given`` may request it; open each example in its own
-``run_context.run()`` so that every example is a fresh run, checked on its own.
+``run_context`` is session scoped, so ``@given`` may request it; open each example in
+its own ``run_context.run()`` so that every example is a fresh run, checked on its own.
 """
 
 from __future__ import annotations
@@ -57,7 +57,11 @@ def test_teardown_releases_what_setup_acquired(
 
 
 @settings(max_examples=10, deadline=None)
-@given(config=resource_configs(PoolResource, host=st.sampled_from(["db1", "db2"]), size=...))
+@given(
+    config=resource_configs(
+        PoolResource, host=st.sampled_from(["db1", "db2"]), size=...
+    )
+)
 def test_overrides_pin_a_field(run_context: RunContext, config: dict[str, Any]) -> None:
     assert config["host"] in ("db1", "db2")
     assert "size" in config  # `...` always includes a defaulted field

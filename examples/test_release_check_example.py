@@ -1,9 +1,9 @@
-"""The release check (opt-in): what a resource's setup opened, its teardown must close. Files,
-sockets, threads and child processes still open after teardown fail the test.
+"""The release check (opt-in): what a resource's setup opened, its teardown must close.
+Files, sockets, threads and child processes still open after teardown fail the test.
 
-The leaky resource's test is expected to fail with ``LifecycleError`` (``xfail(strict=True)``);
-see its message with ``pytest examples/test_release_check.py --runxfail``.
-"""
+The leaky resource's test is expected to fail with ``LifecycleError``
+(``xfail(strict=True)``); see its message with ``pytest examples/test_release_check.py
+--runxfail``."""
 
 from __future__ import annotations
 
@@ -16,19 +16,12 @@ import pytest
 from pydantic import PrivateAttr
 
 # --8<-- [start:imports]
-from pytest_resources import LifecycleError, RunContext
-from pytest_resources._release_check import (
-    DEFAULT_ALLOW,
-    collect_resource_warnings,
-    format_leftovers,
-    release_check_available,
-    take_snapshot,
-    wait_for_release,
-)
+from pytest_resources import LifecycleError, RunContext, release_check_available
 
 # --8<-- [end:imports]
 
-# Elsewhere than Linux the check cannot list open files (no /proc): it warns and checks nothing.
+# Elsewhere than Linux the check cannot list open files (no /proc): it warns and checks
+# nothing.
 pytestmark = pytest.mark.skipif(
     not release_check_available(), reason="the release check needs Linux's /proc"
 )
@@ -74,9 +67,13 @@ class KeepsLogOpenResource(dg.ConfigurableResource):
         self._file = open(self.path, "a")  # noqa: SIM115 - the bug shown here
 
 
-@pytest.mark.xfail(raises=LifecycleError, strict=True, reason="teardown leaves the file open")
+@pytest.mark.xfail(
+    raises=LifecycleError, strict=True, reason="teardown leaves the file open"
+)
 def test_a_file_left_open_fails(run_context: RunContext, tmp_path: Path) -> None:
-    with run_context.open(KeepsLogOpenResource(path=str(tmp_path / "run.log")), release_check=True):
+    with run_context.open(
+        KeepsLogOpenResource(path=str(tmp_path / "run.log")), release_check=True
+    ):
         pass
 
 
@@ -118,24 +115,12 @@ def test_marked_with_the_option(resource: PollerResource) -> None:
 @pytest.mark.release_check
 def test_marked_test(run_context: RunContext, tmp_path: Path) -> None:
     with run_context.open(
-        {"poller": PollerResource(), "log": RunLogResource(path=str(tmp_path / "run.log"))}
+        {
+            "poller": PollerResource(),
+            "log": RunLogResource(path=str(tmp_path / "run.log")),
+        }
     ) as live:
         live["log"].write("polling")
 
 
 # --8<-- [end:marked]
-
-
-# --8<-- [start:by-hand]
-def test_by_hand(tmp_path: Path) -> None:
-    log = RunLogResource(path=str(tmp_path / "run.log"))
-    with dg.DagsterInstance.ephemeral() as instance, collect_resource_warnings() as warned:
-        before = take_snapshot()
-        with dg.build_resources({"log": log}, instance=instance) as built:
-            built.log.write("started")
-        found = wait_for_release(before, allow=DEFAULT_ALLOW)
-    left_open = [*found, *warned]  # warned is filled when its block ends
-    assert not left_open, format_leftovers(left_open)
-
-
-# --8<-- [end:by-hand]

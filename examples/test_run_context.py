@@ -1,5 +1,5 @@
-"""The ``run_context`` fixture: open resources by hand, in the test's run or in fresh runs, and
-read what was recorded."""
+"""The ``run_context`` fixture: open resources by hand, in the test's run or in fresh
+runs, and read what was recorded."""
 
 from __future__ import annotations
 
@@ -34,7 +34,10 @@ class MetricsResource(dg.ConfigurableResource):
 
 # --8<-- [start:open-many]
 def test_open_several(run_context: RunContext) -> None:
-    resources = {"audit": AuditLogResource(), "metrics": MetricsResource(prefix="nightly")}
+    resources = {
+        "audit": AuditLogResource(),
+        "metrics": MetricsResource(prefix="nightly"),
+    }
     with run_context.open(resources) as live:
         assert live["metrics"].prefix == "nightly"
         # Every run of the session uses one ephemeral DagsterInstance.
@@ -66,7 +69,9 @@ def test_fresh_runs(run_context: RunContext) -> None:
     assert first.run_id != second.run_id != run_context.run_id
     # Each run keeps its own records; run_context.lifecycle sees every run of the test.
     assert first.lifecycle(AuditLogResource).setup_calls == 1
-    assert {event.run_id for event in second.lifecycle(AuditLogResource).events} == {second.run_id}
+    assert {event.run_id for event in second.lifecycle(AuditLogResource).events} == {
+        second.run_id
+    }
     assert run_context.lifecycle(AuditLogResource).setup_calls == 2
 
 
@@ -86,7 +91,11 @@ def test_read_the_record(run_context: RunContext) -> None:
         "yield_for_execution exit",
     )
     setup = lifecycle.events[0]
-    assert (setup.key, setup.outcome, setup.run_id) == ("audit_log", "returned", run_context.run_id)
+    assert (setup.key, setup.outcome, setup.run_id) == (
+        "audit_log",
+        "returned",
+        run_context.run_id,
+    )
     print(lifecycle)  # one line per event, as in a failure report
 
 

@@ -1,4 +1,4 @@
-"""The seed's database connection: open for the run, closed after it, also when a step fails."""
+"""A database connection: open for the run, closed after it, also when a step fails."""
 
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ import pytest
 from pytest_resources import RunContext
 
 
+# --8<-- [start:sqlite]
 class SQLiteResource(dg.ConfigurableResource):
     path: str
 
     @contextmanager
-    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[sqlite3.Connection]:
+    def yield_for_execution(
+        self, context: dg.InitResourceContext
+    ) -> Iterator[sqlite3.Connection]:
         connection = sqlite3.connect(self.path)
         try:
             yield connection
@@ -27,8 +30,12 @@ class SQLiteResource(dg.ConfigurableResource):
             connection.close()
 
 
-def test_connection_closed_after_the_run(run_context: RunContext, tmp_path: Path) -> None:
-    with run_context.open(SQLiteResource(path=str(tmp_path / "db.sqlite"))) as connection:
+def test_connection_closed_after_the_run(
+    run_context: RunContext, tmp_path: Path
+) -> None:
+    with run_context.open(
+        SQLiteResource(path=str(tmp_path / "db.sqlite"))
+    ) as connection:
         connection.execute("create table users (name text)")
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         connection.execute("select 1")
@@ -43,8 +50,12 @@ def test_closed_when_the_step_fails(run_context: RunContext, tmp_path: Path) -> 
     assert run_context.lifecycle(SQLiteResource).yield_exits == 1
 
 
-# The same against PostgreSQL, where a server is reachable: set PYTEST_RESOURCES_POSTGRES_DSN
-# (e.g. "postgresql://postgres@127.0.0.1:5432/postgres") and install psycopg; skipped otherwise.
+# --8<-- [end:sqlite]
+
+
+# The same against PostgreSQL, where a server is reachable: set
+# PYTEST_RESOURCES_POSTGRES_DSN (e.g. "postgresql://postgres@127.0.0.1:5432/postgres")
+# and install psycopg; skipped otherwise.
 POSTGRES_DSN = os.environ.get("PYTEST_RESOURCES_POSTGRES_DSN")
 
 
@@ -62,7 +73,9 @@ class PostgresResource(dg.ConfigurableResource):
             connection.close()
 
 
-@pytest.mark.skipif(POSTGRES_DSN is None, reason="PYTEST_RESOURCES_POSTGRES_DSN is not set")
+@pytest.mark.skipif(
+    POSTGRES_DSN is None, reason="PYTEST_RESOURCES_POSTGRES_DSN is not set"
+)
 @pytest.mark.release_check  # the connection's socket must be closed after the run, too
 def test_postgres_connection_closed_after_the_run(run_context: RunContext) -> None:
     pytest.importorskip("psycopg")

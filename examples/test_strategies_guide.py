@@ -1,9 +1,8 @@
-"""The code of docs/strategies.md, tested: hypothesis strategies that draw config for any Dagster
-``Config`` class.
+"""The code of docs/strategies.md, tested: hypothesis strategies that draw config for
+any Dagster ``Config`` class.
 
-No ``from __future__ import annotations``: ``st.builds`` reads ``make_report``'s annotations, and
-nested ``configure_at_launch()`` partials need real annotations too.
-"""
+No ``from __future__ import annotations``: ``st.builds`` reads ``make_report``'s
+annotations, and nested ``configure_at_launch()`` partials need real annotations too."""
 
 # --8<-- [start:imports]
 from typing import Any
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 from pydantic import Field
 
 from pytest_resources import (
+    ConfigWithEnv,
     RunContext,
     env_applied,
     register_resource_strategies,
@@ -21,7 +21,6 @@ from pytest_resources import (
     resource_configs_with_env,
     resources,
 )
-from pytest_resources._strategies import ConfigWithEnv  # for the annotation only
 
 # --8<-- [end:imports]
 
@@ -55,7 +54,9 @@ class Aliased(dg.ConfigurableResource):
 # --8<-- [start:overrides]
 admins = resource_configs(Database, username="admin")
 high_ports = resource_configs(Database, port=st.integers(1024, 65535))
-aliased = resource_configs(Aliased, **{"user-name": "admin"})  # an alias that is no identifier
+aliased = resource_configs(
+    Aliased, **{"user-name": "admin"}
+)  # an alias that is no identifier
 always_a_port = resource_configs(Database, port=...)  # port in every example
 # --8<-- [end:overrides]
 
@@ -95,7 +96,9 @@ def test_nested_override(outer: Outer) -> None:
 # --8<-- [start:env]
 @settings(max_examples=20, deadline=None)
 @given(resource_configs_with_env(Database))
-def test_database_reads_its_environment(run_context: RunContext, example: ConfigWithEnv) -> None:
+def test_database_reads_its_environment(
+    run_context: RunContext, example: ConfigWithEnv
+) -> None:
     config, env = example
     with env_applied(env), run_context.run() as run, run.open(Database(**config)) as db:
         expected = env.get("PYTEST_RESOURCES_DATABASE_USERNAME", config["username"])
@@ -116,8 +119,12 @@ def test_database_in_a_run(config: dict[str, Any]) -> None:
     def probe(db: Database) -> None:
         seen.append(db.model_dump())
 
-    run_config = {"resources": {"db": {"config": dict(expected._convert_to_config_dictionary())}}}
-    dg.materialize([probe], resources={"db": Database.configure_at_launch()}, run_config=run_config)
+    run_config = {
+        "resources": {"db": {"config": dict(expected._convert_to_config_dictionary())}}
+    }
+    dg.materialize(
+        [probe], resources={"db": Database.configure_at_launch()}, run_config=run_config
+    )
     assert seen == [expected.model_dump()]
 
 

@@ -1,7 +1,6 @@
-"""The seed's API client: a token fetched in setup, once per run, never in serialized config.
+"""An API client: a token fetched in setup, once per run, never in serialized config.
 
-``responses`` serves both endpoints, so the client makes real ``requests`` calls.
-"""
+``responses`` serves both endpoints, so the client makes real ``requests`` calls."""
 
 from __future__ import annotations
 
@@ -48,15 +47,17 @@ class MyClientResource(dg.ConfigurableResource):
         return users
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(autouse=True)
 def api() -> Iterator[responses.RequestsMock]:
-    """The API, for the whole module: marked resources are set up before function fixtures."""
+    """The API, for each test: marked resources open after the test's fixtures."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.post(f"{API}/token", json={"token": TOKEN})
         mock.get(
             f"{API}/users",
             json=["alice", "bob"],
-            match=[responses.matchers.header_matcher({"Authorization": f"Bearer {TOKEN}"})],
+            match=[
+                responses.matchers.header_matcher({"Authorization": f"Bearer {TOKEN}"})
+            ],
         )
         yield mock
 
@@ -73,7 +74,9 @@ def test_users(resource: MyClientResource) -> None:
 
 # --8<-- [end:marked]
 # --8<-- [start:by-hand]
-def test_token_fetched_once_per_run(run_context: RunContext, api: responses.RequestsMock) -> None:
+def test_token_fetched_once_per_run(
+    run_context: RunContext, api: responses.RequestsMock
+) -> None:
     before = token_requests(api)
     with run_context.open(MyClientResource(username="a", password="b")) as client:
         client.get_all_users()

@@ -9,15 +9,22 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from pytest_resources._errors import LifecycleError, PrivateStateLeak, ResourceUsageError
+from pytest_resources._errors import (
+    LifecycleError,
+    PrivateStateLeak,
+    ReleaseCheckUnavailable,
+    ResourceUsageError,
+)
 
 if TYPE_CHECKING:
     from pytest_resources._faults import AuditSummary, Fault, InjectedFault, faults
-    from pytest_resources._leak_audit import assert_no_private_leaks
+    from pytest_resources._leak_audit import assert_no_private_leaks, find_private_leaks
     from pytest_resources._multiprocess import RunResult
     from pytest_resources._recording import Event
+    from pytest_resources._release_check import release_check_available
     from pytest_resources._run import Lifecycle, Run, RunContext
     from pytest_resources._strategies import (
+        ConfigWithEnv,
         env_applied,
         register_resource_strategies,
         resource_configs,
@@ -27,12 +34,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditSummary",
+    "ConfigWithEnv",
     "Event",
     "Fault",
     "InjectedFault",
     "Lifecycle",
     "LifecycleError",
     "PrivateStateLeak",
+    "ReleaseCheckUnavailable",
     "ResourceUsageError",
     "Run",
     "RunContext",
@@ -40,7 +49,9 @@ __all__ = [
     "assert_no_private_leaks",
     "env_applied",
     "faults",
+    "find_private_leaks",
     "register_resource_strategies",
+    "release_check_available",
     "resource_configs",
     "resource_configs_with_env",
     "resources",
@@ -57,6 +68,9 @@ _LAZY = {
     "RunContext": "pytest_resources._run",
     "RunResult": "pytest_resources._multiprocess",
     "assert_no_private_leaks": "pytest_resources._leak_audit",
+    "find_private_leaks": "pytest_resources._leak_audit",
+    "release_check_available": "pytest_resources._release_check",
+    "ConfigWithEnv": "pytest_resources._strategies",
     "env_applied": "pytest_resources._strategies",
     "register_resource_strategies": "pytest_resources._strategies",
     "resource_configs": "pytest_resources._strategies",

@@ -17,3 +17,9 @@ class ResourceUsageError(Exception):
 
 class ReleaseCheckUnavailable(UserWarning):
     """The release check was asked for on a platform where it cannot look (no /proc)."""
+
+
+# Shown as ``pytest_resources.LifecycleError``: where users import them from, not this module.
+for _public in (LifecycleError, PrivateStateLeak, ResourceUsageError, ReleaseCheckUnavailable):
+    _public.__module__ = "pytest_resources"
+del _public

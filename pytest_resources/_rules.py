@@ -191,8 +191,8 @@ def _check_resource(
             reason = "setup_for_execution succeeded" if setups else "the resource was initialized"
             hint = (
                 "an overridden yield_for_execution must call "
-                "self.teardown_after_execution(context) itself, in a finally block around its "
-                "yield, so it also runs when the step fails."
+                "self.teardown_after_execution(context) itself, after its yield: Dagster "
+                "resumes the generator when the step ends, also when the step failed."
                 if not teardowns and overrides_yield
                 else "teardown must run exactly once: do not call it from setup, create_resource "
                 "or your own code, and let one finally block call it."

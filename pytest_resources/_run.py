@@ -13,9 +13,10 @@ import dataclasses
 import gc
 import inspect
 import re
+import sys
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import TracebackType
@@ -209,6 +210,7 @@ class Run:
         self.owner = owner
         self.run_id = str(uuid.uuid4())
         self.recordings: list[Recording] = []
+        self.problems: list[Problems] = []
 
     @property
     def instance(self) -> dagster.DagsterInstance:
@@ -429,6 +431,8 @@ class OpenResources:
             self.recording, self._leaks, left_open, check=self._check, defects=defects
         )
         self.problems = problems
+        if problems:
+            self._run.problems.append(problems)
         if problems and error is not None and hasattr(error, "add_note"):
             error.add_note(problems.report())
             self._run.owner.noted[id(problems)] = error
@@ -610,9 +614,11 @@ class SessionTotals:
     hook_calls: int = 0
     pids: set[int] = field(default_factory=set)
     runs_with_problems: int = 0
+    # Runs that broke a rule in tests marked xfail: what those tests expect, not news.
+    expected_runs_with_problems: int = 0
     audited_examples: int = 0
 
-    def add(self, test: TestRuns) -> None:
+    def add(self, test: TestRuns, *, expected_to_fail: bool = False) -> None:
         if not test.recordings:
             return
         self.tests += 1
@@ -620,8 +626,24 @@ class SessionTotals:
         self.resources += sum(len(recording.resources) for recording in test.recordings)
         self.hook_calls += sum(len(recording.events) for recording in test.recordings)
         self.pids.update(event.pid for r in test.recordings for event in r.events)
-        self.runs_with_problems += len(test.problems)
+        if expected_to_fail:
+            self.expected_runs_with_problems += len(test.problems)
+        else:
+            self.runs_with_problems += len(test.problems)
         self.audited_examples += sum(summary.examples for summary in test.audits)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, for an xdist worker to send to the controller."""
+        numbers = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {**numbers, "pids": sorted(self.pids)}
+
+    def merge(self, other: Mapping[str, Any]) -> None:
+        """Add a worker's totals (from :meth:`as_dict`)."""
+        for name, value in other.items():
+            if name == "pids":
+                self.pids.update(value)
+            elif hasattr(self, name):
+                setattr(self, name, getattr(self, name) + value)
 
     def summary(self) -> str:
         text = (
@@ -631,8 +653,12 @@ class SessionTotals:
         )
         if self.audited_examples:
             text += f", {self.audited_examples} generated configs audited under injected faults"
-        broken = self.runs_with_problems
-        return text + (f"; {_count(broken, 'run')} broke a rule" if broken else "")
+        broken, expected = self.runs_with_problems, self.expected_runs_with_problems
+        if broken:
+            text += f"; {_count(broken, 'run')} broke a rule"
+        if expected:
+            text += f"; {_count(expected, 'run')} broke a rule in tests expected to fail (xfail)"
+        return text
 
 
 def _count(number: int, noun: str, plural: str | None = None) -> str:
@@ -651,6 +677,49 @@ class _WarmUpResource(dagster.ConfigurableResource):  # type: ignore[type-arg]
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         self._session = None
+
+
+class RunScope:
+    """``run_context.run()``: a fresh run for the ``with`` block, its problems raised at exit."""
+
+    def __init__(self, test_runs: TestRuns) -> None:
+        self._test_runs = test_runs
+        self._run: Run | None = None
+
+    def __enter__(self) -> Run:
+        self._run = self._test_runs.new_run()
+        return self._run
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        __tracebackhide__ = True
+        test_runs, run = self._test_runs, self._run
+        if exc is not None or run is None:
+            return
+        # Raised inside the block and caught there, or never raised: this example is broken.
+        pending = [p for p in run.problems if id(p) not in test_runs.reported]
+        if pending:
+            test_runs.raised.update(map(id, pending))
+            raise report_problems(pending, limit=len(pending))
+
+
+def _refuse_default_run_under_given() -> None:
+    """Every example of a ``@given`` test would open in the test's one default run, and the
+    rules would see them all as one run (setup 112 times, not once)."""
+    __tracebackhide__ = True
+    hypothesis = sys.modules.get("hypothesis")
+    if hypothesis is None or not hypothesis.currently_in_test_context():
+        return
+    raise ResourceUsageError(
+        "run_context.open() inside @given opens every example in the test's one default run, "
+        "so the lifecycle rules would count all examples as one run. Give each example its "
+        "own run: `with run_context.run() as run, run.open(MyResource(...)) as live:` (or "
+        "run_context.check(resource, fault=...), which does that)."
+    )
 
 
 class RunContext:
@@ -704,11 +773,11 @@ class RunContext:
         self._test = TestRuns(self, nodeid, settings or self.settings)
         return self._test
 
-    def end_test(self) -> None:
+    def end_test(self, *, expected_to_fail: bool = False) -> None:
         test, self._test = self._test, None
         if test is None:
             return
-        self.totals.add(test)
+        self.totals.add(test, expected_to_fail=expected_to_fail)
         test.release()
         if test.release_checked:
             # Records hold reference cycles (Dagster caches a resource definition on the live
@@ -722,9 +791,14 @@ class RunContext:
 
     @property
     def _current(self) -> TestRuns:
+        __tracebackhide__ = True
         if self._test is None:
-            raise RuntimeError(
-                "run_context is only usable while a test runs (in the test or its fixtures)."
+            raise ResourceUsageError(
+                "run_context records the runs of the test that is running, and no test is "
+                "running here: it was used in a fixture wider than a function (session, "
+                "package, module or class scope) or outside a test. Use it in the test or in a "
+                "function-scoped fixture; Dagster opens a run's resources once per run, so a "
+                "resource opened per test is what a run does."
             )
         return self._test
 
@@ -752,6 +826,7 @@ class RunContext:
     ) -> OpenResources:
         """Open resources in the test's default run; see :meth:`Run.open`."""
         __tracebackhide__ = True
+        _refuse_default_run_under_given()
         return self._current.default_run.open(
             resources,
             key=key,
@@ -762,10 +837,14 @@ class RunContext:
             release_check=release_check,
         )
 
-    @contextlib.contextmanager
-    def run(self) -> Iterator[Run]:
-        """Start a fresh run: a new run id and its own records."""
-        yield self._current.new_run()
+    def run(self) -> RunScope:
+        """Start a fresh run: a new run id and its own records.
+
+        On exit it raises what the run broke (``LifecycleError``, ``PrivateStateLeak``), also
+        when the test caught the error that came with it, so each hypothesis example fails on
+        its own and hypothesis shrinks it to a minimal example."""
+        __tracebackhide__ = True
+        return RunScope(self._current)
 
     def check(
         self,

@@ -6,6 +6,7 @@ Dagster, so dagster and hypothesis are imported only once a test uses a fixture 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,18 @@ _RUN_CONTEXT = pytest.StashKey["RunContext"]()
 _TEST_RUNS = pytest.StashKey["TestRuns"]()
 _MARKED_RUN = pytest.StashKey["OpenResources"]()
 _MARKED_VALUES = pytest.StashKey[dict[str, Any]]()
+# The test's resource marks until they are opened, once every other fixture is set up.
+_PENDING_MARKS = pytest.StashKey[list[Any]]()
+# Set when a fixture uses the marked values: the run then closes after that fixture's teardown.
+_CLOSE_AT_TEARDOWN = pytest.StashKey[bool]()
+_CALL_ERROR = pytest.StashKey[BaseException]()
+# Set when pytest reports the test as xfailed: its broken rules are what it expects.
+_EXPECTED_TO_FAIL = pytest.StashKey[bool]()
+# What each xdist worker checked, gathered on the controller for the closing summary.
+_WORKER_TOTALS = pytest.StashKey[list[dict[str, Any]]]()
+_WORKER_OUTPUT_KEY = "pytest_resources_totals"
+# The fixture behind ``resource`` and ``resources``; whatever depends on it opens after it.
+_MARKED_FIXTURE = "_pytest_resources_marked"
 # How many runs' problems the end-of-test report spells out; a hypothesis test can break a rule
 # in every example it tries while shrinking.
 _REPORTED_RUNS = 3
@@ -108,11 +121,35 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker, hand what it checked to the controller."""
+    worker_output = getattr(session.config, "workeroutput", None)
+    context = session.config.stash.get(_RUN_CONTEXT, None)
+    if worker_output is not None and context is not None:
+        worker_output[_WORKER_OUTPUT_KEY] = context.totals.as_dict()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """On the xdist controller, keep each finished worker's totals."""
+    totals = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT_KEY)
+    if totals:
+        node.config.stash.setdefault(_WORKER_TOTALS, []).append(totals)
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     context = config.stash.get(_RUN_CONTEXT, None)
-    if context is not None and context.totals.tests:
+    totals = context.totals if context is not None else None
+    worker_totals = config.stash.get(_WORKER_TOTALS, [])
+    if worker_totals:
+        from pytest_resources._run import SessionTotals
+
+        totals = SessionTotals()
+        for worker in worker_totals:
+            totals.merge(worker)
+    if totals is not None and totals.tests:
         terminalreporter.write_sep("-", "pytest-resources")
-        terminalreporter.write_line(context.totals.summary())
+        terminalreporter.write_line(totals.summary())
 
 
 def _settings_from(config: pytest.Config) -> Settings:
@@ -151,7 +188,11 @@ def run_context(pytestconfig: pytest.Config) -> Iterator[RunContext]:
 
 @pytest.fixture(autouse=True)
 def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, None, None]:
-    """Opens the marked resources and keeps the test's lifecycle records; idle otherwise."""
+    """Keeps the test's lifecycle records; idle for a test without marks or ``run_context``.
+
+    The marked resources open later, once every other fixture is set up (see
+    ``_open_pending_marks``), so mocks, environment and files those fixtures make are in place.
+    """
     item = request.node
     marks = list(item.iter_markers("resource"))
     if not marks and "run_context" not in request.fixturenames:
@@ -164,21 +205,37 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
     )
     test_runs = context.begin_test(item.nodeid, settings)
     item.stash[_TEST_RUNS] = test_runs
+    if marks:
+        item.stash[_PENDING_MARKS] = marks
     try:
-        if marks:
-            _open_marked_resources(item, test_runs, marks)
         yield
         # The call phase closes the marked run; this catches the case where it never ran.
         _close_marked_run(item, None)
-        if test_runs.unreported():
-            _raise_end_of_test(test_runs, test_runs.unreported())
     finally:
-        context.end_test()
+        if _PENDING_MARKS in item.stash:
+            del item.stash[_PENDING_MARKS]
+        # The test's records are released at the end of its teardown phase (see
+        # pytest_runtest_teardown), once what its other fixtures' teardowns broke is reported.
         # The item lives as long as the session: what the test recorded and the live values
         # it was handed must not.
-        for key in (_TEST_RUNS, _MARKED_VALUES):
+        for key in (_TEST_RUNS, _MARKED_VALUES, _CALL_ERROR):
             if key in item.stash:
                 del item.stash[key]
+
+
+def _open_pending_marks(item: pytest.Item) -> None:
+    """Open the test's marked resources, once; a setup that fails is the test's setup error."""
+    __tracebackhide__ = True
+    marks = item.stash.get(_PENDING_MARKS, None)
+    if marks is None:
+        return
+    del item.stash[_PENDING_MARKS]
+    test_runs = item.stash[_TEST_RUNS]
+    try:
+        _open_marked_resources(item, test_runs, marks)
+    except BaseException as error:
+        _mark_shown(test_runs, error)
+        raise
 
 
 def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[Any]) -> None:
@@ -231,15 +288,78 @@ def _raise_end_of_test(test_runs: TestRuns, problems: list[Problems]) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """Open the marked resources after every fixture of the test is set up."""
+    __tracebackhide__ = True
+    if item.get_closest_marker("resource") is not None:
+        _refuse_marker_under_given(item)
+    try:
+        result = yield
+    except BaseException as error:
+        test_runs = item.stash.get(_TEST_RUNS, None)  # set by the autouse fixture
+        if test_runs is not None:
+            _mark_shown(test_runs, error)
+        raise
+    _open_pending_marks(item)
+    return result
+
+
+def _refuse_marker_under_given(item: pytest.Item) -> None:
+    """Say why hypothesis refuses the ``resource`` fixture in a ``@given`` test, and what to do,
+    before its health check fails the test with no word about resources."""
+    function: Any = getattr(item, "function", None)
+    if not getattr(function, "is_hypothesis_test", False):
+        return
+    import inspect
+
+    from hypothesis import HealthCheck
+    from hypothesis import settings as hypothesis_settings
+
+    requested = sorted({"resource", "resources"} & set(inspect.signature(function).parameters))
+    # Where hypothesis' own pytest plugin reads the test's settings from.
+    settings: Any = (
+        getattr(getattr(item, "obj", None), "_hypothesis_internal_use_settings", None)
+        or hypothesis_settings.default
+    )
+    if not requested or HealthCheck.function_scoped_fixture in settings.suppress_health_check:
+        return
+    pytest.fail(
+        f"@pytest.mark.resource with @given: the marked resource opens once for the whole test, "
+        f"so every example hypothesis generates shares one live value in one run, and "
+        f"hypothesis' function_scoped_fixture health check refuses the {requested[0]!r} "
+        "fixture. To check each example on its own, drop the mark and open a fresh run per "
+        "example: `with run_context.run() as run, run.open(MyResource(...)) as live:`. To "
+        "share one live resource across the examples on purpose, add "
+        "@settings(suppress_health_check=[HealthCheck.function_scoped_fixture]).",
+        pytrace=False,
+    )
+
+
+def _mark_shown(test_runs: TestRuns, error: BaseException) -> None:
+    """Mark the problems that ``error`` (or an error of its group) already shows."""
+    errors = [error]
+    while errors:
+        current = errors.pop()
+        test_runs.mark_reported(
+            [p for p in test_runs.unreported() if test_runs.shown_by(p, current)]
+        )
+        errors.extend(getattr(current, "exceptions", ()))
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """Close the marked run as the test body ends; fail the test for anything its runs broke."""
     test_runs = item.stash.get(_TEST_RUNS, None)
     if test_runs is None:
         return (yield)
+    close_now = not item.stash.get(_CLOSE_AT_TEARDOWN, False)
     try:
         result = yield
     except BaseException as error:
-        _close_marked_run(item, error)
+        if close_now:
+            _close_marked_run(item, error)
+        else:
+            item.stash[_CALL_ERROR] = error
         test_runs.mark_reported([p for p in test_runs.unreported() if test_runs.shown_by(p, error)])
         unreported = test_runs.unreported()
         if unreported:
@@ -250,10 +370,106 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             item.add_report_section("call", "resource lifecycle", str(report))
             test_runs.mark_reported(unreported)
         raise
-    _close_marked_run(item, None)
+    if close_now:
+        _close_marked_run(item, None)
     if test_runs.unreported():
         _raise_end_of_test(test_runs, test_runs.unreported())
     return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    """Fail the test for what its fixtures' teardowns broke, unless their errors show it."""
+    __tracebackhide__ = True
+    test_runs = item.stash.get(_TEST_RUNS, None)
+    if test_runs is None:
+        return (yield)
+    try:
+        try:
+            result = yield
+        except BaseException as error:
+            _mark_shown(test_runs, error)
+            unreported = test_runs.unreported()
+            if unreported:
+                from pytest_resources._run import report_problems
+
+                report = report_problems(unreported, limit=_REPORTED_RUNS)
+                item.add_report_section("teardown", "resource lifecycle", str(report))
+                test_runs.mark_reported(unreported)
+            raise
+        if test_runs.unreported():
+            _raise_end_of_test(test_runs, test_runs.unreported())
+        return result
+    finally:
+        test_runs.session.end_test(expected_to_fail=item.stash.get(_EXPECTED_TO_FAIL, False))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """Explain pytest's quirk behind a collection error of ``@pytest.mark.resource(Cls)``."""
+    report = yield
+    call = getattr(report, "call", None)
+    excinfo = getattr(call, "excinfo", None)
+    if report.failed and excinfo is not None:
+        name = _class_marked_alone(excinfo)
+        if name:
+            user_frames = [
+                entry
+                for entry in excinfo.traceback
+                if not str(entry.frame.f_globals.get("__name__", "")).startswith(
+                    ("_pytest", "pluggy", "pytest")
+                )
+            ]
+            where = (
+                f"{user_frames[-1].path}:{_decorator_line(user_frames[-1], name)}"
+                if user_frames
+                else str(collector.path)
+            )
+            report.longrepr = (
+                f"{where}: pytest.mark.resource({name}) with only a class makes no mark: pytest "
+                f"takes a mark called with one class and nothing else as decorating that "
+                f"class, so it marks {name} itself (and above a test, calls "
+                f"{name}(test_function)). Write pytest.mark.resource.with_args({name}) or pass "
+                f"an instance: pytest.mark.resource({name}())."
+            )
+    return report
+
+
+def _decorator_line(entry: Any, name: str) -> int:
+    """The line of ``@pytest.mark.resource(name)`` above the failing line (Python 3.10 reports
+    the decorated ``def``, 3.11+ the decorator), 1-based."""
+    source = entry.frame.code.fullsource
+    lines = source.lines if source is not None else []
+    for index in range(entry.lineno, max(entry.lineno - 20, -1), -1):
+        if index < len(lines) and f"resource({name})" in lines[index].replace(" ", ""):
+            return index + 1
+    return int(entry.lineno) + 1
+
+
+def _class_marked_alone(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """pytest takes a mark called with one class and nothing else as decorating that class:
+    ``@pytest.mark.resource(Cache)`` marks ``Cache`` and returns it, and then Python calls
+    ``Cache(test_function)``. Such a class carries a resource mark of its own: the name of the
+    one found in the frames of the failure, or ``""``."""
+    if "dagster" not in sys.modules:
+        return ""
+    from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
+
+    for entry in reversed(excinfo.traceback):
+        namespace = {**entry.frame.f_globals, **entry.frame.f_locals}
+        for value in namespace.values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, ConfigurableResourceFactory)
+                and any(
+                    getattr(mark, "name", None) == "resource"
+                    for mark in value.__dict__.get("pytestmark", ())
+                )
+            ):
+                return value.__qualname__
+    return ""
 
 
 @pytest.hookimpl(wrapper=True)
@@ -261,6 +477,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if hasattr(report, "wasxfail"):
+        item.stash[_EXPECTED_TO_FAIL] = True
     # A rule broken by the test as a whole has no line of the test to point at: show the report.
     if call.excinfo is not None and getattr(
         call.excinfo.value, "__pytest_resources_plain__", False
@@ -269,21 +487,68 @@ def pytest_runtest_makereport(
     return report
 
 
-def _marked_values(request: pytest.FixtureRequest, fixture: str) -> dict[str, Any]:
-    values: dict[str, Any] | None = request.node.stash.get(_MARKED_VALUES, None)
-    if values is None:
-        pytest.fail(
-            f"the {fixture} fixture hands out resources marked on the test, its class or module "
-            "with @pytest.mark.resource(MyResource, field=value); this test has none.",
-            pytrace=False,
-        )
-    return values
+def _fixtures_using(item: pytest.Item, fixture: str) -> tuple[set[str], list[str]]:
+    """The fixtures of ``item`` that depend, directly or not, on ``fixture``; and the others,
+    in pytest's order."""
+    info = getattr(item, "_fixtureinfo", None)
+    definitions: dict[str, Any] = dict(info.name2fixturedefs) if info is not None else {}
+    depends: dict[str, bool] = {}
+
+    def uses(name: str, seen: frozenset[str]) -> bool:
+        if name == fixture:
+            return True
+        if name not in depends:
+            requested = {arg for d in definitions.get(name, ()) for arg in d.argnames}
+            depends[name] = any(uses(arg, seen | {name}) for arg in requested - seen - {name})
+        return depends[name]
+
+    names: list[str] = list(getattr(item, "fixturenames", ()))
+    using = {name for name in names if name in definitions and uses(name, frozenset())}
+    others = [name for name in names if name in definitions and name not in using]
+    return using - {fixture, "resource", "resources"}, others
+
+
+def _fixtures_being_set_up(request: pytest.FixtureRequest) -> set[str]:
+    """The chain of fixtures whose setup asked for this one (``getfixturevalue`` included)."""
+    names = set()
+    current: Any = request
+    while current is not None:
+        names.add(getattr(current, "fixturename", None))
+        current = getattr(current, "_parent_request", None)
+    return {name for name in names if name}
 
 
 @pytest.fixture
-def resource(request: pytest.FixtureRequest) -> Any:
+def _pytest_resources_marked(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """The marked resources' live values, opened after every fixture that does not need them."""
+    __tracebackhide__ = True
+    item = request.node
+    if item.stash.get(_PENDING_MARKS, None) is None and _MARKED_VALUES not in item.stash:
+        asked = "resources" if "resources" in _fixtures_being_set_up(request) else "resource"
+        pytest.fail(
+            f"the {asked} fixture hands out resources marked on the test, its class or module "
+            "with @pytest.mark.resource(MyResource, field=value); this test has none.",
+            pytrace=False,
+        )
+    using, others = _fixtures_using(item, _MARKED_FIXTURE)
+    being_set_up = _fixtures_being_set_up(request)
+    for name in others:
+        if name not in being_set_up and name != "request":
+            request.getfixturevalue(name)
+    # A fixture that uses the live values may use them in its teardown too: the run then stays
+    # open until that teardown is done.
+    if using or being_set_up - {_MARKED_FIXTURE, "resource", "resources"}:
+        item.stash[_CLOSE_AT_TEARDOWN] = True
+    _open_pending_marks(item)
+    yield item.stash[_MARKED_VALUES]
+    if item.stash.get(_CLOSE_AT_TEARDOWN, False):
+        _close_marked_run(item, item.stash.get(_CALL_ERROR, None))
+
+
+@pytest.fixture
+def resource(_pytest_resources_marked: dict[str, Any]) -> Any:
     """The live value of the one resource marked with ``@pytest.mark.resource``."""
-    values = _marked_values(request, "resource")
+    values = _pytest_resources_marked
     if len(values) != 1:
         pytest.fail(
             f"the resource fixture needs exactly one marked resource, this test has "
@@ -295,6 +560,6 @@ def resource(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
-def resources(request: pytest.FixtureRequest) -> dict[str, Any]:
+def resources(_pytest_resources_marked: dict[str, Any]) -> dict[str, Any]:
     """The live values of every resource marked with ``@pytest.mark.resource``, by key."""
-    return dict(_marked_values(request, "resources"))
+    return dict(_pytest_resources_marked)

@@ -36,3 +36,39 @@ def pytest_sessionfinish(session):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*dagster imported: False*"])
     result.stdout.fnmatch_lines(["plugins:*dagster-resources*"])
+
+
+def test_every_public_name_resolves_from_the_package() -> None:
+    import pytest_resources
+
+    for name in pytest_resources.__all__:
+        assert getattr(pytest_resources, name) is not None, name
+
+
+@pytest.mark.parametrize(
+    "name", ["LifecycleError", "PrivateStateLeak", "ResourceUsageError", "ReleaseCheckUnavailable"]
+)
+def test_exceptions_show_their_public_path(name: str) -> None:
+    import pickle
+
+    import pytest_resources
+
+    exception_class = getattr(pytest_resources, name)
+    assert f"{exception_class.__module__}.{exception_class.__qualname__}" == (
+        f"pytest_resources.{name}"
+    )
+    # xdist sends failures from its workers pickled: the public path must load.
+    assert type(pickle.loads(pickle.dumps(exception_class("x")))) is exception_class
+
+
+def test_examples_import_only_public_names() -> None:
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    private = [
+        f"{path.name}: {line.strip()}"
+        for path in sorted(examples.glob("*.py"))
+        for line in path.read_text().splitlines()
+        if "pytest_resources._" in line
+    ]
+    assert private == []

@@ -51,3 +51,68 @@ def test_no_summary_without_use(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
     result.stdout.no_fnmatch_line("*pytest-resources*")
+
+
+SUITE = """
+import dagster as dg
+import pytest
+
+from pytest_resources import LifecycleError
+
+
+class Client(dg.ConfigurableResource):
+    def setup_for_execution(self, context):
+        pass
+
+
+class FailingTeardown(dg.ConfigurableResource):
+    def teardown_after_execution(self, context):
+        raise OSError("disk gone")
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_opened(run_context, n):
+    with run_context.open(Client()):
+        pass
+
+
+@pytest.mark.xfail(raises=LifecycleError, strict=True)
+def test_expected_to_break(run_context):
+    with run_context.open(FailingTeardown()):
+        pass
+"""
+
+
+def test_expected_failures_are_counted_as_expected(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SUITE)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=4, xfailed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "5 tests opened 5 resources in 5 runs (1 process), 13 lifecycle calls recorded and "
+            "checked; 1 run broke a rule in tests expected to fail (xfail)",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*; 1 run broke a rule;*")
+
+
+def test_xdist_controller_sums_the_workers(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    pytester.makepyfile(
+        SUITE
+        + """
+
+def test_unexpected(run_context):
+    with run_context.open(FailingTeardown()):
+        pass
+"""
+    )
+    result = pytester.runpytest_subprocess("-n", "2")
+    result.assert_outcomes(passed=4, failed=1, xfailed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*- pytest-resources -*",
+            "6 tests opened 6 resources in 6 runs (2 processes), 18 lifecycle calls recorded and "
+            "checked; 1 run broke a rule; 1 run broke a rule in tests expected to fail (xfail)",
+        ]
+    )
