@@ -53,7 +53,7 @@ def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
             ignore::DeprecationWarning:dagster
             ignore::DeprecationWarning:dagster_shared
             ignore::DeprecationWarning:pydantic
-            ignore:(?s)Exception ignored in.*Implicitly cleaning up <TemporaryDirectory:pytest.PytestUnraisableExceptionWarning
+            ignore:(?s).*Implicitly cleaning up <Temporary:pytest.PytestUnraisableExceptionWarning
         """
     )
     return pytester
