@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 from pytest_resources._errors import LifecycleError, PrivateStateLeak, ResourceUsageError
 
 if TYPE_CHECKING:
-    from pytest_resources._faults import AuditSummary, Fault, InjectedFault, faults
+    from pytest_resources._faults import (
+        AuditSummary,
+        ConfigFailure,
+        Fault,
+        InjectedFault,
+        faults,
+    )
     from pytest_resources._leak_audit import assert_no_private_leaks
     from pytest_resources._multiprocess import RunResult
     from pytest_resources._recording import Event
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditSummary",
+    "ConfigFailure",
     "Event",
     "Fault",
     "InjectedFault",
@@ -48,6 +55,7 @@ __all__ = [
 
 _LAZY = {
     "AuditSummary": "pytest_resources._faults",
+    "ConfigFailure": "pytest_resources._faults",
     "Fault": "pytest_resources._faults",
     "InjectedFault": "pytest_resources._faults",
     "faults": "pytest_resources._faults",

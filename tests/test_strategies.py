@@ -669,13 +669,13 @@ class Coded(dg.ConfigurableResource):
             "config; pass a value: resources(Param, client=<a value or strategy>)",
         ),
         (
-            lambda: resource_configs(Wraps),
+            lambda: resource_configs(Wraps, needs=...),
             "field 'conn' of NeedsConn (reached through Wraps.needs -> NeedsConn) is a "
             "ResourceDependency[...]; pass a value: resource_configs(Wraps, "
             "needs=st.none() | resources(NeedsConn, conn=<a value or strategy>))",
         ),
         (
-            lambda: resource_configs(Holder),
+            lambda: resource_configs(Holder, items=...),
             "field 'client' of Item (reached through Holder.items -> Item) is a "
             "ResourceParam[...], a value Dagster passes in, not config; pass a value: "
             "resource_configs(Holder, items=st.lists(resources(Item, "
@@ -693,7 +693,7 @@ class Coded(dg.ConfigurableResource):
             "abstract; pass a value: resource_configs(HasStore, store=<a value or strategy>)",
         ),
         (
-            lambda: resource_configs(MaybeConn),
+            lambda: resource_configs(MaybeConn, conn=...),
             "field 'conn' of MaybeConn is a ResourceDependency[...]; pass a value: "
             "resource_configs(MaybeConn, conn=<a value or strategy>)",
         ),
@@ -782,7 +782,7 @@ def test_configs_dagster_keeps_rejecting_are_reported_with_dagsters_message() ->
         minimal(resource_configs(Pair, host=UNSET))
     assert re.fullmatch(
         r"none of the first 20 configs drawn for Pair was accepted; 20 were rejected with: "
-        r"Dagster: .*PYTEST_RESOURCES_TEST_NEVER_SET.*Pass values for the fields it names: "
+        r"Dagster: .*PYTEST_RESOURCES_TEST_NEVER_SET.* \(the first for host=.*\)\. Pass values for the fields it names: "
         r"resource_configs\(Pair, FIELD=<a value or strategy>\)",
         str(raised.value),
     )
