@@ -337,7 +337,7 @@ class _Failures:
         if hasattr(error, "add_note"):
             error.add_note(note)
         else:  # Python 3.10: pytest shows __notes__ all the same
-            error.__notes__ = [*getattr(error, "__notes__", []), note]  # type: ignore[attr-defined]
+            error.__notes__ = [*getattr(error, "__notes__", []), note]
         # Raised from inside the handler of hypothesis' Flaky error: show this one alone.
         error.__suppress_context__ = True
         return error
@@ -505,7 +505,9 @@ def audit_resource_class(
         tuple(plan.defaults_kept),
         tuple(
             f"validating {resource_class.__name__} raised {name} (not a validation error) for "
-            f"{count} generated configs, e.g. {plan.stats.first_odd[name]}"
+            f"{count} generated configs, e.g. {plan.stats.first_odd[name]}: a defect of "
+            f"{resource_class.__name__}, whose users get a {name} instead of pydantic's message "
+            "naming the field (a validator should raise ValueError or AssertionError)"
             for name, count in plan.stats.odd_errors.items()
         ),
     )

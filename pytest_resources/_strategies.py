@@ -411,8 +411,9 @@ def _path_names(constraints: _Constraints) -> st.SearchStrategy[str]:
     if constraints.pattern is not None:
         # The field's own pattern wins; keep only what stays a relative name.
         return st.from_regex(constraints.pattern, fullmatch=True).filter(
-            lambda text: re.fullmatch(_PATH_NAME_PATTERN, text) is not None
-            and constraints.has_length(text)
+            lambda text: (
+                re.fullmatch(_PATH_NAME_PATTERN, text) is not None and constraints.has_length(text)
+            )
         )
     first = st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789_")
     rest = st.text("abcdefghijklmnopqrstuvwxyz0123456789_.-", min_size=low - 1, max_size=high - 1)
@@ -625,9 +626,9 @@ def shown_config(cls: type[dg.Config], config: Mapping[str, Any]) -> str:
 def masked(cls: type[dg.Config], config: Mapping[str, Any], text: str) -> str:
     """``text`` with the values of ``config``'s secret fields redacted."""
     for key, value in config.items():
-        if isinstance(value, str) and len(value) >= _SHORTEST_MASKED_SECRET:
-            if _is_secret(cls, key):
-                text = text.replace(value, shown_value(cls, key, value))
+        long_enough = isinstance(value, str) and len(value) >= _SHORTEST_MASKED_SECRET
+        if long_enough and _is_secret(cls, key):
+            text = text.replace(value, shown_value(cls, key, value))
     return text
 
 

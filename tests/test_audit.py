@@ -287,8 +287,7 @@ def test_pinned(run_context):
             "E*If Timeout cannot take such a value, constrain the field so that pydantic "
             "rejects it and the audit draws only values it takes, e.g. "
             "`timeout: int = Field(ge=0)` or `Annotated*",
-            "E*or pin it for the audit: run_context.audit(Timeout, timeout=<a value or "
-            "strategy>).",
+            "E*or pin it for the audit: run_context.audit(Timeout, timeout=<a value or strategy>).",
         ]
     )
     result.stdout.fnmatch_lines(
@@ -392,3 +391,57 @@ def test_budget(run_context):
     result.stdout.fnmatch_lines(["E*LifecycleError: 1 lifecycle rule broken:", "*broke rule 5*"])
     bounded = int(re.search(r"runs after the first failure: (\d+)", result.stdout.str())[1])
     assert bounded <= 3  # the failing run and hypothesis' replays of it
+
+
+def test_a_validator_that_raises_other_than_a_validation_error_is_a_finding(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+from pydantic import field_validator
+
+
+class Picky(dg.ConfigurableResource):
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def not_empty(cls, value):
+        if not value:
+            raise TypeError("name must not be empty")
+        return value
+
+
+class Careful(dg.ConfigurableResource):
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def not_empty(cls, value):
+        if not value:
+            raise ValueError("name must not be empty")
+        return value
+
+
+def test_picky(run_context):
+    summary = run_context.audit(Picky, max_examples=5)
+    assert len(summary.findings) == 1
+    print(summary)
+
+
+def test_careful(run_context):
+    assert run_context.audit(Careful, max_examples=5).findings == ()
+"""
+    )
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*audited Picky: 5 generated configs, *; every lifecycle rule and the leak audit held",
+            "finding: validating Picky raised TypeError (not a validation error) for * generated "
+            "configs, e.g. TypeError: name must not be empty, for (name=''): a defect of Picky, "
+            "whose users get a TypeError instead of pydantic's message naming the field (a "
+            "validator should raise ValueError or AssertionError)",
+        ]
+    )
