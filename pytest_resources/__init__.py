@@ -9,16 +9,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from pytest_resources._errors import LifecycleError, PrivateStateLeak, ResourceUsageError
+from pytest_resources._errors import (
+    ConfigFailure,
+    LifecycleError,
+    PrivateStateLeak,
+    ResourceUsageError,
+)
 
 if TYPE_CHECKING:
-    from pytest_resources._faults import (
-        AuditSummary,
-        ConfigFailure,
-        Fault,
-        InjectedFault,
-        faults,
-    )
+    from pytest_resources._faults import AuditSummary, Fault, InjectedFault, faults
     from pytest_resources._leak_audit import assert_no_private_leaks
     from pytest_resources._multiprocess import RunResult
     from pytest_resources._recording import Event
@@ -55,7 +54,6 @@ __all__ = [
 
 _LAZY = {
     "AuditSummary": "pytest_resources._faults",
-    "ConfigFailure": "pytest_resources._faults",
     "Fault": "pytest_resources._faults",
     "InjectedFault": "pytest_resources._faults",
     "faults": "pytest_resources._faults",

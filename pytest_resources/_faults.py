@@ -21,7 +21,12 @@ import hypothesis.errors
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from pytest_resources._errors import LifecycleError, PrivateStateLeak, ResourceUsageError
+from pytest_resources._errors import (
+    ConfigFailure,
+    LifecycleError,
+    PrivateStateLeak,
+    ResourceUsageError,
+)
 from pytest_resources._recording import CREATE, SETUP, TEARDOWN, Recording
 from pytest_resources._run import Lifecycle, OpenResources, as_named_resources
 
@@ -197,14 +202,10 @@ class _FaultedRun:
         self.run = run
         self.target = target
         self.armed = armed
+        self.named = named
         to_open = dict(named)
         if armed is not None and armed.where == "later_setup":
             to_open[_LATER_KEY] = _later_resource(target, armed)
-        if armed is not None and armed.where == "nested_setup":
-            layout = Recording(run.run_id)
-            layout.register(named)
-            if not any(nested.startswith(target + ".") for nested in layout.resources):
-                raise _FaultNotApplicable("it has no nested resources")
         self.opened = OpenResources(run, to_open, fault=armed)
 
     def check(self, use: Callable[[Any], object] | None) -> None:
@@ -212,6 +213,11 @@ class _FaultedRun:
         never reached the fault's place."""
         __tracebackhide__ = True
         armed, opened, target = self.armed, self.opened, self.target
+        if armed is not None and armed.where == "nested_setup":
+            layout = Recording(self.run.run_id)
+            layout.register(self.named)
+            if not any(nested.startswith(target + ".") for nested in layout.resources):
+                raise _FaultNotApplicable("it has no nested resources")
         try:
             with opened as values:
                 if use is not None:
@@ -239,12 +245,6 @@ class _FaultedRun:
 # ---------------------------------------------------------------------------------------------
 # The one-call audit
 # ---------------------------------------------------------------------------------------------
-
-
-class ConfigFailure(AssertionError):
-    """The resource's own code failed for a config ``run_context.audit`` generated: not an
-    injected fault, not a broken rule. Its message names the fields and values, and how to
-    constrain or pin them."""
 
 
 @dataclass(frozen=True)
@@ -292,6 +292,16 @@ def _in_temporary_directory() -> Iterator[None]:
             yield
         finally:
             os.chdir(previous)
+
+
+@dataclass
+class _Tally:
+    """What an audit ran: configs that passed every place, runs per place, and why a place
+    did not apply (a place may apply to some configs only: an optional nested resource)."""
+
+    configs: int = 0
+    runs: Counter[str] = field(default_factory=Counter)
+    why_not: dict[str, str] = field(default_factory=dict)
 
 
 # Once an audit has failed, hypothesis shrinks the example for at most this long; then every
@@ -423,10 +433,8 @@ def audit_resource_class(
     from pytest_resources._strategies import masked, plan_for_audit
 
     plan = plan_for_audit(resource_class, overrides)
-    runs: Counter[str] = Counter()
-    why_not: dict[str, str] = {}
+    tally = _Tally()
     failures = _Failures()
-    configs_run = Counter[str]()
     examples = plan.accepted().map(
         lambda accepted: _Example(resource_class, accepted.config, accepted.instance)
     )
@@ -436,12 +444,12 @@ def audit_resource_class(
         named, target = _target_of(example.instance, None)
         armed = None if place is None else _ArmedFault(place, target)
         with context.run() as run:
+            faulted = _FaultedRun(run, named, target, armed)
             try:
-                faulted = _FaultedRun(run, named, target, armed)
                 faulted.check(use)
             except _FaultNotApplicable as not_applicable:
                 assert place is not None
-                why_not.setdefault(place, not_applicable.why)
+                tally.why_not.setdefault(place, not_applicable.why)
                 return
             except (LifecycleError, PrivateStateLeak, ResourceUsageError):
                 raise
@@ -457,7 +465,7 @@ def audit_resource_class(
                     # The exception's own text shows a secret: leave it out of the report.
                     raise failure from None
                 raise failure from users
-        runs["no fault" if place is None else place] += 1
+        tally.runs["no fault" if place is None else place] += 1
 
     # One failure per cause: no shrinking of several bugs at once (each shrink reruns every
     # place), and no explain phase, whose lines are the plugin's, not the user's.
@@ -483,8 +491,13 @@ def audit_resource_class(
                     hypothesis.note(f"The run that failed had {_fault_name(place)}.")
                     failures.keep(error, repr(resource), place)
                     raise
-        configs_run["passed"] += 1
+        tally.configs += 1
 
+    # hypothesis keys its example database by the test's source, the same for every class:
+    # key it by the audited class too, so a failure saved for one class is replayed for it.
+    audit.hypothesis.inner_test._hypothesis_internal_add_digest = (  # type: ignore[attr-defined]
+        f"{resource_class.__module__}.{resource_class.__qualname__}".encode()
+    )
     try:
         audit()
     except hypothesis.errors.Flaky:
@@ -496,12 +509,12 @@ def audit_resource_class(
         # Raised afresh from here, a frame pytest hides: the report points at the user's
         # audit line, not at hypothesis' internals (the resource's own frames stay in its cause).
         raise error.with_traceback(None)  # noqa: B904 - the same exception, not a new one
-    by_fault = {place: runs[place] for place in ("no fault", *PLACES) if runs[place]}
+    runs = tally.runs
     return AuditSummary(
         resource_class,
-        configs_run["passed"],
-        by_fault,
-        {place: why for place, why in why_not.items() if not runs[place]},
+        tally.configs,
+        {place: runs[place] for place in ("no fault", *PLACES) if runs[place]},
+        {place: why for place, why in tally.why_not.items() if not runs[place]},
         tuple(plan.defaults_kept),
         tuple(
             f"validating {resource_class.__name__} raised {name} (not a validation error) for "
