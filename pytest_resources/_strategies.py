@@ -400,7 +400,7 @@ def _is_path_like(name: str) -> bool:
 
 # A relative name in the current directory: printable, no separator, never "." or "..", so that
 # whatever a resource creates from it stays in the (temporary) working directory.
-_PATH_NAME_PATTERN = r"[a-z0-9_][a-z0-9_.-]*"
+_PATH_NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 
 
 def _path_names(constraints: _Constraints) -> st.SearchStrategy[str]:
