@@ -286,7 +286,10 @@ def _in_temporary_directory() -> Iterator[None]:
     """Run in a fresh, empty working directory, removed afterwards: whatever a resource creates
     from a generated relative path lands there."""
     previous = os.getcwd()
-    with tempfile.TemporaryDirectory(prefix="pytest-resources-audit-") as directory:
+    # A resource may leave what cannot be removed (a read-only directory): never fail for it.
+    with tempfile.TemporaryDirectory(
+        prefix="pytest-resources-audit-", ignore_cleanup_errors=True
+    ) as directory:
         os.chdir(directory)
         try:
             yield
