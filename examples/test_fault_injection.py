@@ -3,15 +3,19 @@ the resource still keeps every lifecycle rule."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import PrivateAttr
 
 from pytest_resources import (
+    ConfigFailure,
     Fault,
     LifecycleError,
     ResourceUsageError,
@@ -87,6 +91,54 @@ def test_audit(run_context: RunContext) -> None:
 
 
 # --8<-- [end:audit]
+
+
+# --8<-- [start:audit-files]
+class ReportsResource(dg.ConfigurableResource):
+    """Writes where its config says: the audit draws `results_dir` and `db_path` as relative
+    names, and runs each example in a fresh temporary working directory."""
+
+    results_dir: str = "results"
+    db_path: str = "reports.sqlite"
+    _connection: sqlite3.Connection | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        os.makedirs(self.results_dir, exist_ok=True)
+        self._connection = sqlite3.connect(os.path.join(self.results_dir, self.db_path))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._connection is not None:
+            self._connection.close()
+
+
+def test_audit_writes_only_in_temporary_directories(run_context: RunContext) -> None:
+    before = set(os.listdir())
+    run_context.audit(ReportsResource, max_examples=20)
+    assert set(os.listdir()) == before
+
+
+# --8<-- [end:audit-files]
+
+
+# --8<-- [start:config-failure]
+class TimeoutClientResource(dg.ConfigurableResource):
+    timeout_seconds: int = 30  # a negative timeout makes setup fail
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if self.timeout_seconds < 0:
+            raise ValueError(f"timeout must not be negative: {self.timeout_seconds}")
+
+
+@pytest.mark.xfail(raises=ConfigFailure, strict=True, reason="the field takes negative values")
+def test_audit_finds_a_value_the_resource_cannot_take(run_context: RunContext) -> None:
+    run_context.audit(TimeoutClientResource)
+
+
+def test_audit_with_the_field_pinned(run_context: RunContext) -> None:
+    run_context.audit(TimeoutClientResource, timeout_seconds=st.integers(0, 3600))
+
+
+# --8<-- [end:config-failure]
 
 
 # --8<-- [start:broken]

@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from pytest_resources._errors import (
+    ConfigFailure,
     LifecycleError,
     PrivateStateLeak,
     ReleaseCheckUnavailable,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditSummary",
+    "ConfigFailure",
     "ConfigWithEnv",
     "Event",
     "Fault",

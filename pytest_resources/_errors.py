@@ -11,6 +11,12 @@ class PrivateStateLeak(AssertionError):
     """A resource's private state showed up in a serialized form of its config."""
 
 
+class ConfigFailure(AssertionError):
+    """A resource's own code failed for a config ``run_context.audit`` generated (not an
+    injected fault, not a broken rule); the message names the field, and how to constrain it
+    or pin it for the audit."""
+
+
 class ResourceUsageError(Exception):
     """``@pytest.mark.resource`` or ``run_context.open`` was given something it cannot use."""
 
@@ -20,6 +26,12 @@ class ReleaseCheckUnavailable(UserWarning):
 
 
 # Shown as ``pytest_resources.LifecycleError``: where users import them from, not this module.
-for _public in (LifecycleError, PrivateStateLeak, ResourceUsageError, ReleaseCheckUnavailable):
+for _public in (
+    ConfigFailure,
+    LifecycleError,
+    PrivateStateLeak,
+    ResourceUsageError,
+    ReleaseCheckUnavailable,
+):
     _public.__module__ = "pytest_resources"
 del _public

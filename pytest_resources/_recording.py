@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import importlib.util
 import os
 import sys
 import threading
@@ -400,6 +401,8 @@ _SKIPPED_DIRECTORIES = tuple(
         _pytest.__file__,
         pytest.__file__,
         pluggy.__file__,
+        # hypothesis calls the body of an audit or a @given test: the user's line is further up.
+        getattr(importlib.util.find_spec("hypothesis"), "origin", None),
     )
     if module_file
 )

@@ -865,13 +865,14 @@ class RunContext:
         resource_class: type[Any],
         /,
         *,
-        max_examples: int = 50,
+        max_examples: int = 20,
         use: Callable[[Any], object] | None = None,
         **overrides: Any,
     ) -> AuditSummary:
-        """Generated configs (``overrides`` as for :func:`resource_configs`) x injected faults,
-        each in a fresh run, against every rule and the leak audit; a broken one fails with
-        hypothesis' minimal example. What to add first to an existing code base."""
+        """``max_examples`` generated configs (``overrides`` as for :func:`resource_configs`),
+        each run with no fault and under every fault place that applies, each run fresh and in a
+        temporary working directory, against every rule and the leak audit; a broken one fails
+        with hypothesis' minimal example. What to add first to an existing code base."""
         __tracebackhide__ = True
         from pytest_resources._faults import audit_resource_class
 

@@ -98,6 +98,11 @@ def resources(cls: type[ConfigT], /, **overrides: Any) -> st.SearchStrategy[Conf
     return _plan_for_call("resources", cls, overrides).instances()
 
 
+def plan_for_audit(cls: type[dg.Config], overrides: Mapping[str, Any]) -> "_Plan[Any]":
+    """The plan behind ``run_context.audit``: its messages show ``run_context.audit(...)``."""
+    return _plan_for_call("run_context.audit", cls, overrides)
+
+
 class ConfigWithEnv(NamedTuple):
     """A config in which some str/int fields are ``EnvVar``s, and the variables they read."""
 
@@ -217,9 +222,11 @@ class _Site:
     owner: type[dg.Config]
     key: str
     wrapper: str = "{}"
+    # Named like a file system path: its text is drawn as a safe relative name (_path_names).
+    path_like: bool = False
 
     def inside(self, wrapper: str) -> "_Site":
-        return _Site(self.route, self.owner, self.key, self.wrapper.format(wrapper))
+        return replace(self, wrapper=self.wrapper.format(wrapper))
 
     def route_into(self) -> _Route:
         return self.route.through(self.owner, self.key, self.wrapper)
@@ -350,7 +357,72 @@ def _floats(constraints: _Constraints) -> st.SearchStrategy[float]:
     ).map(lambda multiplier: multiplier * step)
 
 
+# Words that make a str field a file system path: `path`, `db_path`, `output_dir`, `root_folder`,
+# `logFile`... Drawn text there would be created wherever a resource's setup puts it.
+_PATH_WORDS = frozenset(
+    {
+        "path",
+        "paths",
+        "dir",
+        "dirs",
+        "directory",
+        "directories",
+        "file",
+        "files",
+        "filename",
+        "filenames",
+        "filepath",
+        "dirname",
+        "dirpath",
+        "pathname",
+        "folder",
+        "folders",
+        "root",
+        "location",
+        "basedir",
+        "workdir",
+        "outdir",
+        "tmpdir",
+        "logdir",
+        "datadir",
+        "rootdir",
+        "logfile",
+        "dbpath",
+    }
+)
+
+
+def _is_path_like(name: str) -> bool:
+    """Whether a field name reads as a path: one of its words (snake or camel case) does."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().split("_")
+    return any(word in _PATH_WORDS for word in words)
+
+
+# A relative name in the current directory: printable, no separator, never "." or "..", so that
+# whatever a resource creates from it stays in the (temporary) working directory.
+_PATH_NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
+
+
+def _path_names(constraints: _Constraints) -> st.SearchStrategy[str]:
+    low = max(constraints.min_length or 1, 1)
+    high = constraints.max_length if constraints.max_length is not None else max(low, 12)
+    if high < low:  # max_length=0: only the empty name fits
+        return st.just("")
+    if constraints.pattern is not None:
+        # The field's own pattern wins; keep only what stays a relative name.
+        return st.from_regex(constraints.pattern, fullmatch=True).filter(
+            lambda text: (
+                re.fullmatch(_PATH_NAME_PATTERN, text) is not None and constraints.has_length(text)
+            )
+        )
+    first = st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789_")
+    rest = st.text("abcdefghijklmnopqrstuvwxyz0123456789_.-", min_size=low - 1, max_size=high - 1)
+    return st.tuples(first, rest).map("".join)
+
+
 def _text(constraints: _Constraints, site: _Site) -> st.SearchStrategy[str]:
+    if site.path_like:
+        return _path_names(constraints)
     if constraints.pattern is None:
         return st.text(**constraints.sizes())
     # pydantic's pattern is a search; a full match is a subset of it that is easy to generate.
@@ -522,14 +594,57 @@ def _carry_schema_only() -> None:
 class _Rejection(NamedTuple):
     key: str | None  # the config key to blame, when the error names one
     message: str
+    # The exception's type when it is neither pydantic's ValidationError nor a DagsterError.
+    odd_error: str | None = None
 
 
-def _rejection_from(error: ValidationError | dg.DagsterError) -> _Rejection:
+# Field names whose values are not shown in messages, besides fields marked dagster__is_secret.
+_SECRET_NAME = re.compile(r"token|passw|secret|api_?key|private_?key|credential", re.IGNORECASE)
+# Shorter secrets are not masked inside an exception's text: "ab" would mask half the message.
+_SHORTEST_MASKED_SECRET = 4
+
+
+def _is_secret(cls: type[dg.Config], key: str) -> bool:
+    info = cls.model_fields.get(_field_names_by_key(cls).get(key, key))
+    extra = info.json_schema_extra if info is not None else None
+    marked = isinstance(extra, Mapping) and extra.get("dagster__is_secret") is True
+    return marked or _SECRET_NAME.search(key) is not None
+
+
+def shown_value(cls: type[dg.Config], key: str, value: Any) -> str:
+    """``repr(value)`` of field ``key``, redacted when the field holds a secret."""
+    from pytest_resources._leak_audit import redact
+
+    return redact(value) if _is_secret(cls, key) else repr(value)
+
+
+def shown_config(cls: type[dg.Config], config: Mapping[str, Any]) -> str:
+    """``key=value, ...`` as the user would pass it, secrets redacted."""
+    return ", ".join(_kwarg(key, shown_value(cls, key, value)) for key, value in config.items())
+
+
+def masked(cls: type[dg.Config], config: Mapping[str, Any], text: str) -> str:
+    """``text`` with the values of ``config``'s secret fields redacted."""
+    for key, value in config.items():
+        long_enough = isinstance(value, str) and len(value) >= _SHORTEST_MASKED_SECRET
+        if long_enough and _is_secret(cls, key):
+            text = text.replace(value, shown_value(cls, key, value))
+    return text
+
+
+def _rejection_from(
+    error: Exception, cls: type[dg.Config], config: Mapping[str, Any]
+) -> _Rejection:
     if isinstance(error, ValidationError) and error.errors():
         first = error.errors()[0]
         key = str(first["loc"][0]) if first["loc"] else None
-        return _Rejection(key, f"{first['msg']} (input {first['input']!r})")
-    return _Rejection(None, " ".join(str(error).split()))
+        shown = repr(first["input"]) if key is None else shown_value(cls, key, first["input"])
+        return _Rejection(key, masked(cls, config, f"{first['msg']} (input {shown})"))
+    message = masked(cls, config, " ".join(str(error).split()))
+    if isinstance(error, ValidationError | dg.DagsterError):
+        return _Rejection(None, message)
+    name = type(error).__qualname__
+    return _Rejection(None, f"{name}: {message}", odd_error=name)
 
 
 @dataclass
@@ -537,14 +652,22 @@ class _RejectionStats:
     accepted: int = 0
     rejected: int = 0
     by_key: Counter[str | None] = field(default_factory=Counter)
-    first_message: dict[str | None, str] = field(default_factory=dict)
+    # The first rejection for each key, with its config shown (secrets redacted).
+    first: dict[str | None, tuple[_Rejection, str]] = field(default_factory=dict)
+    # Rejections by an exception other than a validation error, by its type: a defect of the
+    # class, reported by the audit; with the first such message and config.
+    odd_errors: Counter[str] = field(default_factory=Counter)
+    first_odd: dict[str, str] = field(default_factory=dict)
     # Once given, the verdict stands: hypothesis must see the same error when it replays.
     verdict: str | None = None
 
-    def record(self, rejection: _Rejection) -> None:
+    def record(self, rejection: _Rejection, shown: str) -> None:
         self.rejected += 1
         self.by_key[rejection.key] += 1
-        self.first_message.setdefault(rejection.key, rejection.message)
+        self.first.setdefault(rejection.key, (rejection, shown))
+        if rejection.odd_error is not None:
+            self.odd_errors[rejection.odd_error] += 1
+            self.first_odd.setdefault(rejection.odd_error, f"{rejection.message}, for ({shown})")
 
 
 @dataclass(frozen=True)
@@ -661,6 +784,8 @@ class _Plan(Generic[ConfigT]):
         self.environ_kinds: dict[str, type] = {}
         # Keys overridden with plain values: a rejection of one of them is final.
         self.fixed_keys: set[str] = set()
+        # Defaulted fields the strategies cannot infer: never drawn, they keep their default.
+        self.defaults_kept: list[str] = []
         for name, info in cls.model_fields.items():
             key = info.alias or name
             dagster_field = dagster_fields.get(key)
@@ -669,21 +794,29 @@ class _Plan(Generic[ConfigT]):
             # Only unconstrained fields: pydantic checks an EnvVar's name against the constraints.
             if for_environ and info.annotation in (str, int) and not info.metadata:
                 self.environ_kinds[key] = str if info.annotation is str else int
-            given = overridden.get(name, Ellipsis)
-            if given is not Ellipsis:
-                strategy = _as_strategy(given)
-                if not isinstance(given, st.SearchStrategy):
-                    self.fixed_keys.add(key)
-            elif self.environ_kinds.get(key) is str:
-                strategy = _ENVIRON_TEXT
-            else:
-                strategy = _infer_field(info, _Site(route, cls, key))
             # Dagster 1.8 requires a discriminated union that has a default; pydantic does not.
             always_present = (
                 name in overridden
                 or info.is_required()
                 or (dagster_field is not None and dagster_field.is_required)
             )
+            site = _Site(route, cls, key, path_like=_is_path_like(name) or _is_path_like(key))
+            given = overridden.get(name, Ellipsis)
+            if given is not Ellipsis:
+                strategy = _as_strategy(given)
+                if not isinstance(given, st.SearchStrategy):
+                    self.fixed_keys.add(key)
+            elif self.environ_kinds.get(key) is str:
+                strategy = _path_names(_NO_CONSTRAINTS) if site.path_like else _ENVIRON_TEXT
+            elif always_present:
+                strategy = _infer_field(info, site)
+            else:
+                try:
+                    strategy = _infer_field(info, site)
+                except InvalidArgument:
+                    # Leaving a default out is always valid: the field keeps it.
+                    self.defaults_kept.append(key)
+                    continue
             (required if always_present else optional)[key] = strategy
 
         permissive = cls.model_config.get("extra") == "allow"
@@ -752,17 +885,19 @@ class _Plan(Generic[ConfigT]):
     # -- checks ------------------------------------------------------------------------------
 
     def _accept(self, config: dict[str, Any]) -> _Accepted[ConfigT] | None:
+        # Any exception rejects the config: validators raise what they like (dagster's
+        # check.invariant raises CheckError, some raise TypeError), and so may the conversion.
         try:
             instance = self.cls(**config)
-        except (ValidationError, dg.DagsterError) as error:
-            self._reject(_rejection_from(error), config)
+            config_dict = {
+                key: value
+                for key, value in instance._convert_to_config_dictionary().items()
+                if key not in self.resource_keys
+            }
+            dagster_errors = _dagster_errors(self.schema, config_dict)
+        except Exception as error:
+            self._reject(_rejection_from(error, self.cls, config), config)
             return None
-        config_dict = {
-            key: value
-            for key, value in instance._convert_to_config_dictionary().items()
-            if key not in self.resource_keys
-        }
-        dagster_errors = _dagster_errors(self.schema, config_dict)
         if dagster_errors:
             # Post-processing errors carry a stack trace of Dagster's internals: drop it.
             message = " ".join(dagster_errors[0].split("Stack Trace:")[0].split())
@@ -773,7 +908,7 @@ class _Plan(Generic[ConfigT]):
 
     def _reject(self, rejection: _Rejection, config: dict[str, Any]) -> None:
         stats = self.stats
-        stats.record(rejection)
+        stats.record(rejection, shown_config(self.cls, config))
         # Only judge before any config was accepted: after that, rejections may come from the
         # shrinker trying simpler values, and raising would hide the test's own failure.
         if stats.verdict is None and stats.accepted == 0:
@@ -788,27 +923,40 @@ class _Plan(Generic[ConfigT]):
     def _fixed_value_verdict(self, rejection: _Rejection, config: dict[str, Any]) -> str:
         blamed = rejection.key
         keys = [blamed] if blamed is not None and blamed in self.fixed_keys else list(config)
-        given = ", ".join(_kwarg(key, repr(config[key])) for key in keys)
+        given = shown_config(self.cls, {key: config[key] for key in keys})
         return (
             f"{self.route.entry_point}({self.cls.__name__}, {given}) is rejected: "
             f"{rejection.message}. Pass a value that pydantic and Dagster accept"
+            + self._odd_error_finding(rejection)
+        )
+
+    def _odd_error_finding(self, rejection: _Rejection) -> str:
+        odd_error = rejection.odd_error
+        if odd_error is None:
+            return ""
+        return (
+            f". Note: validating {self.cls.__name__} raised {odd_error}, not a validation "
+            f"error: that is a defect of {self.cls.__name__}, whose users get a {odd_error} "
+            "instead of pydantic's message naming the field (a validator should raise "
+            "ValueError or AssertionError, which pydantic reports as a ValidationError)"
         )
 
     def _hopeless_verdict(self) -> str:
         key, count = self.stats.by_key.most_common(1)[0]
-        message = self.stats.first_message[key]
+        rejection, shown = self.stats.first[key]
         summary = (
             f"none of the first {self.stats.rejected} configs drawn for {self.cls.__name__} "
             f"was accepted"
         )
         if key is None:
             return (
-                f"{summary}; {count} were rejected with: {message}. Pass values for the fields "
-                f"it names: {self.route.fix(self.cls, 'FIELD')}"
+                f"{summary}; {count} were rejected with: {rejection.message} (the first for "
+                f"{shown}). Pass values for the fields it names: "
+                f"{self.route.fix(self.cls, 'FIELD')}" + self._odd_error_finding(rejection)
             )
         return (
             f"{summary}; {count} were rejected for {self.route.describe(self.cls, key)}: "
-            f"{message}. If a validator accepts few values there, pass them: "
+            f"{rejection.message}. If a validator accepts few values there, pass them: "
             f"{self.route.fix(self.cls, key)}"
         )
 
@@ -835,7 +983,7 @@ class _Plan(Generic[ConfigT]):
             return ConfigWithEnv(config, env)
         try:
             kept = self.cls(**config)._convert_to_config_dictionary()
-        except (ValidationError, dg.DagsterError):
+        except Exception:
             # A model validator saw the variable's name (or EnvVar.int's placeholder 0) instead
             # of its value: this class cannot take EnvVars for these fields.
             return ConfigWithEnv(dict(accepted.config), {})

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 import annotated_types as at
 import dagster as dg
+import dagster._check as dg_check
 import hypothesis.strategies as st
 import pytest
 from dagster._config import process_config
@@ -669,13 +670,13 @@ class Coded(dg.ConfigurableResource):
             "config; pass a value: resources(Param, client=<a value or strategy>)",
         ),
         (
-            lambda: resource_configs(Wraps),
+            lambda: resource_configs(Wraps, needs=...),
             "field 'conn' of NeedsConn (reached through Wraps.needs -> NeedsConn) is a "
             "ResourceDependency[...]; pass a value: resource_configs(Wraps, "
             "needs=st.none() | resources(NeedsConn, conn=<a value or strategy>))",
         ),
         (
-            lambda: resource_configs(Holder),
+            lambda: resource_configs(Holder, items=...),
             "field 'client' of Item (reached through Holder.items -> Item) is a "
             "ResourceParam[...], a value Dagster passes in, not config; pass a value: "
             "resource_configs(Holder, items=st.lists(resources(Item, "
@@ -693,7 +694,7 @@ class Coded(dg.ConfigurableResource):
             "abstract; pass a value: resource_configs(HasStore, store=<a value or strategy>)",
         ),
         (
-            lambda: resource_configs(MaybeConn),
+            lambda: resource_configs(MaybeConn, conn=...),
             "field 'conn' of MaybeConn is a ResourceDependency[...]; pass a value: "
             "resource_configs(MaybeConn, conn=<a value or strategy>)",
         ),
@@ -782,7 +783,8 @@ def test_configs_dagster_keeps_rejecting_are_reported_with_dagsters_message() ->
         minimal(resource_configs(Pair, host=UNSET))
     assert re.fullmatch(
         r"none of the first 20 configs drawn for Pair was accepted; 20 were rejected with: "
-        r"Dagster: .*PYTEST_RESOURCES_TEST_NEVER_SET.*Pass values for the fields it names: "
+        r"Dagster: .*PYTEST_RESOURCES_TEST_NEVER_SET.* \(the first for host=.*\)\. "
+        r"Pass values for the fields it names: "
         r"resource_configs\(Pair, FIELD=<a value or strategy>\)",
         str(raised.value),
     )
@@ -932,3 +934,211 @@ def test_show(config):
     assert len(first) == 10
     assert drawn(1234) == first
     assert drawn(4321) != first
+
+
+# ---------------------------------------------------------------------------------------------
+# Any exception while building a config rejects it; the class's own defects are said as such
+# ---------------------------------------------------------------------------------------------
+
+
+class OddNumbersOnly(dg.ConfigurableResource):
+    """Dagster's own idiom: check.invariant in a model validator raises CheckError."""
+
+    number: int
+    label: str = ""
+
+    @model_validator(mode="after")
+    def odd(self) -> "OddNumbersOnly":
+        dg_check.invariant(self.number % 2 == 1, "number must be odd")
+        return self
+
+
+class NeverValid(dg.ConfigurableResource):
+    number: int
+    api_token: str
+
+    @model_validator(mode="after")
+    def never(self) -> "NeverValid":
+        dg_check.invariant(False, f"no token like {self.api_token} works")
+        return self
+
+
+class TypeErrorForEmpty(dg.ConfigurableResource):
+    name: str = "x"
+
+    @field_validator("name")
+    @classmethod
+    def not_empty(cls, value: str) -> str:
+        if not value:
+            raise TypeError("name must not be empty")
+        return value
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        resource_configs(OddNumbersOnly),
+        resources(OddNumbersOnly).map(lambda resource: resource.model_dump()),
+        resource_configs_with_env(OddNumbersOnly).map(lambda drawn: drawn.config),
+    ],
+    ids=["resource_configs", "resources", "resource_configs_with_env"],
+)
+@QUICK
+@given(data=st.data())
+def test_a_validator_raising_check_error_rejects_the_config(
+    strategy: st.SearchStrategy[dict[str, Any]], data: st.DataObject
+) -> None:
+    number = data.draw(strategy)["number"]
+    assert isinstance(number, dg.EnvVar | int)
+    if isinstance(number, int):
+        assert number % 2 == 1
+
+
+@QUICK
+@given(config=resource_configs(TypeErrorForEmpty, name=...))
+def test_a_validator_raising_type_error_rejects_the_config(config: dict[str, Any]) -> None:
+    assert config["name"] != ""
+
+
+def test_when_no_config_is_found_the_exception_fields_and_values_are_named() -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        minimal(resource_configs(NeverValid))
+    message = str(raised.value)
+    assert re.fullmatch(
+        r"none of the first 20 configs drawn for NeverValid was accepted; 20 were rejected "
+        r"with: CheckError: Invariant failed\. Description: no token like.* works \(the first "
+        r"for number=-?\d+, api_token=.*\)\. Pass values for the fields it names: "
+        r"resource_configs\(NeverValid, FIELD=<a value or strategy>\)\. Note: validating "
+        r"NeverValid raised CheckError, not a validation error: that is a defect of NeverValid, "
+        r"whose users get a CheckError instead of pydantic's message naming the field \(a "
+        r"validator should raise ValueError or AssertionError, which pydantic reports as a "
+        r"ValidationError\)",
+        message,
+    )
+
+
+def test_a_secret_value_is_redacted_when_no_config_is_found() -> None:
+    long_token = "sk-" + "0123456789" * 2
+    with pytest.raises(InvalidArgument) as raised:
+        minimal(resource_configs(NeverValid, api_token=long_token))
+    message = str(raised.value)
+    assert long_token not in message
+    assert "api_token='sk…' (23 chars)" in message
+    assert "no token like 'sk…' (23 chars) works" in message
+
+
+def test_a_rejected_fixed_value_names_the_exception_type() -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        minimal(resource_configs(TypeErrorForEmpty, name=""))
+    assert str(raised.value).startswith(
+        "resource_configs(TypeErrorForEmpty, name='') is rejected: TypeError: name must not be "
+        "empty. Pass a value that pydantic and Dagster accept. Note: validating "
+        "TypeErrorForEmpty raised TypeError, not a validation error: that is a defect of "
+        "TypeErrorForEmpty"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Defaulted fields that cannot be inferred keep their default
+# ---------------------------------------------------------------------------------------------
+
+
+class Credentials(dg.ConfigurableResource):
+    user: str
+
+
+class DefaultsItCannotInfer(dg.ConfigurableResource):
+    name: str
+    credentials: dg.ResourceDependency[Credentials | None] = None
+    param: dg.ResourceParam[str | None] = None
+    legacy: dg.ResourceDefinition | None = None
+    store: dg.ConfigurableIOManager | None = None
+    code: str = Field(default="ab", pattern=r"^(?<prefix>ab)$")
+
+
+def test_a_defaulted_field_that_cannot_be_inferred_keeps_its_default() -> None:
+    strategy = resources(DefaultsItCannotInfer)
+
+    @QUICK
+    @given(strategy)
+    def every_instance_keeps_the_defaults(resource: DefaultsItCannotInfer) -> None:
+        assert (resource.credentials, resource.param, resource.legacy, resource.store) == (
+            (None,) * 4
+        )
+        assert resource.code == "ab"
+
+    every_instance_keeps_the_defaults()
+    assert minimal(resource_configs(DefaultsItCannotInfer)) == {"name": ""}
+
+
+def test_a_field_that_cannot_be_inferred_still_asks_for_a_value_when_required() -> None:
+    with pytest.raises(InvalidArgument, match="field 'credentials' of DefaultsItCannotInfer"):
+        resource_configs(DefaultsItCannotInfer, credentials=...)
+
+
+# ---------------------------------------------------------------------------------------------
+# Path-like fields: relative, printable names
+# ---------------------------------------------------------------------------------------------
+
+
+class Paths(dg.ConfigurableResource):
+    path: str
+    db_path: str = "db.sqlite"
+    output_dir: str | None = None
+    root_folder: str = "."
+    logFile: str = "log.txt"
+    location: str = "here"
+    filenames: list[str] = Field(default_factory=list)
+    short_dir: str = Field(default="a", max_length=3)
+
+
+PATH_KEYS = (
+    "path",
+    "db_path",
+    "output_dir",
+    "root_folder",
+    "logFile",
+    "location",
+    "short_dir",
+)
+
+
+def is_safe_relative_name(name: str) -> bool:
+    return (
+        name not in ("", ".", "..")
+        and name.isprintable()
+        and not os.path.isabs(name)
+        and "\x00" not in name
+        and "/" not in name
+        and os.sep not in name
+    )
+
+
+@settings(max_examples=200, database=None, deadline=None)
+@given(config=resource_configs(Paths, **{key: ... for key in PATH_KEYS}, filenames=...))
+def test_path_like_fields_are_drawn_as_relative_printable_names(config: dict[str, Any]) -> None:
+    names = [config[key] for key in PATH_KEYS if config[key] is not None] + config["filenames"]
+    assert all(is_safe_relative_name(name) for name in names), names
+    assert len(config["short_dir"]) <= 3
+
+
+class NotPaths(dg.ConfigurableResource):
+    profile: str
+    name: str
+    rooted: str = ""
+
+
+def test_other_text_fields_are_drawn_freely() -> None:
+    assert minimal(resource_configs(NotPaths)) == {"profile": "", "name": ""}
+    # Characters no drawn path name holds (_PATH_NAME_PATTERN) still come in other fields.
+    found = minimal(
+        resource_configs(NotPaths),
+        lambda config: not is_safe_relative_name(config["profile"] + "x"),
+    )
+    assert not is_safe_relative_name(found["profile"] + "x")
+
+
+@QUICK
+@given(drawn=resource_configs_with_env(Paths))
+def test_path_like_fields_stay_relative_names_as_env_vars(drawn: ConfigWithEnv) -> None:
+    assert all(is_safe_relative_name(value) for value in drawn.env.values())

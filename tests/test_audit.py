@@ -1,0 +1,447 @@
+"""run_context.audit: every fault place for every generated config, one failure per cause,
+safe to run (a temporary working directory, relative path names), and clear failures."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+RESOURCES = """
+import os
+import sqlite3
+from contextlib import contextmanager
+from typing import Optional
+
+import dagster as dg
+import pytest
+from pydantic import PrivateAttr
+
+from pytest_resources import ConfigFailure, LifecycleError
+
+
+class Inner(dg.ConfigurableResource):
+    def setup_for_execution(self, context):
+        pass
+
+    def teardown_after_execution(self, context):
+        pass
+
+
+class TryBeforeSetup(dg.ConfigurableResource):
+    name: str = "client"
+
+    def setup_for_execution(self, context):
+        pass
+
+    def teardown_after_execution(self, context):
+        pass
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        try:  # starts before setup: a failed setup is torn down
+            self.setup_for_execution(context)
+            yield self
+        finally:
+            self.teardown_after_execution(context)
+
+
+class TryAfterSetup(dg.ConfigurableResource):
+    name: str = "client"
+    inner: Optional[Inner] = None
+
+    def setup_for_execution(self, context):
+        pass
+
+    def teardown_after_execution(self, context):
+        pass
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        self.setup_for_execution(context)
+        try:
+            yield self
+        finally:
+            self.teardown_after_execution(context)
+"""
+
+
+def test_a_teardown_after_a_failed_setup_is_caught_for_every_seed(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+def test_broken(run_context):
+    run_context.audit(TryBeforeSetup, max_examples=20)
+"""
+    )
+    for seed in range(20):
+        result = pytester.runpytest(f"--hypothesis-seed={seed}")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "E*LifecycleError: 1 lifecycle rule broken:",
+                "E*teardown_after_execution was called once although setup_for_execution raised.",
+                "E*The run that failed had Fault(where='setup') injected.",
+            ]
+        )
+
+
+def test_a_correct_resource_passes_for_every_seed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+def test_correct(run_context):
+    summary = run_context.audit(TryAfterSetup, max_examples=20)
+    assert summary.examples == 20
+    runs = summary.by_fault
+    # Every place ran for every config; nested_setup for those with a nested resource; its
+    # yield_for_execution never calls create_resource.
+    for place in ("no fault", "setup", "later_setup", "body", "teardown"):
+        assert runs[place] == 20, place
+    assert 0 < runs["nested_setup"] < 20
+    assert "create_resource" not in runs
+    assert summary.not_applicable == {
+        "create_resource": "Dagster never called its create_resource"
+    }
+"""
+    )
+    for seed in range(5):
+        pytester.runpytest(f"--hypothesis-seed={seed}").assert_outcomes(passed=1)
+
+
+def test_one_bug_is_one_failure_at_the_users_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+class BrokenEverywhere(dg.ConfigurableResource):
+    name: str = ""
+
+    def setup_for_execution(self, context):
+        pass
+
+    def teardown_after_execution(self, context):
+        pass
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        # Never calls setup nor teardown: every place shows it.
+        yield self
+
+
+def test_broken(run_context):
+    run_context.audit(BrokenEverywhere, max_examples=20)
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*run_context.audit(BrokenEverywhere, max_examples=20)",
+            "E*LifecycleError: 2 lifecycle rules broken:",
+            "E*broke rule 1*",
+            "E*broke rule 2*",
+            "E*Failing test case: audit(",
+            "E*resource=BrokenEverywhere(),",
+            "E*The run that failed had no fault injected.",
+            "test_one_bug_is_one_failure_at_the_users_line.py:*: LifecycleError",
+        ]
+    )
+    output = result.stdout.str()
+    assert "distinct failures" not in output
+    assert "hypothesis/core.py" not in output
+    assert "ExceptionGroup" not in output
+    assert "Explanation:" not in output
+
+
+def test_places_that_never_apply_are_reported(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+class NoTeardown(dg.ConfigurableResource):
+    name: str = ""
+
+    def setup_for_execution(self, context):
+        pass
+
+
+def test_summary(run_context):
+    summary = run_context.audit(NoTeardown, max_examples=1)
+    assert summary.examples == 1
+    assert summary.by_fault == {
+        "no fault": 1, "setup": 1, "create_resource": 1, "later_setup": 1, "body": 1
+    }
+    assert summary.not_applicable == {
+        "nested_setup": "it has no nested resources",
+        "teardown": "Dagster never called its teardown_after_execution (Dagster calls it only "
+        "when the class overrides it)",
+    }
+    print(summary)
+"""
+    )
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*audited NoTeardown: 1 generated configs, each run with no fault and under every "
+            "fault that applies (no fault 1, setup 1, create_resource 1, later_setup 1, body 1 "
+            "runs); not applicable: nested_setup: it has no nested resources; teardown: Dagster "
+            "never called its teardown_after_execution (*); every lifecycle rule and the leak "
+            "audit held"
+        ]
+    )
+
+
+def _listing(directory: str) -> set[str]:
+    return set(os.listdir(directory))
+
+
+def test_an_audit_writes_only_inside_temporary_directories(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+class Database(dg.ConfigurableResource):
+    path: str
+    _connection: object = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context):
+        self._connection = sqlite3.connect(self.path)
+        self._connection.execute("create table if not exists t (x)")
+
+    def teardown_after_execution(self, context):
+        self._connection.close()
+
+
+class Results(dg.ConfigurableResource):
+    results_dir: str = "results"
+    db_path: Optional[str] = None
+    output_file: str = "out.txt"
+
+    def setup_for_execution(self, context):
+        os.makedirs(self.results_dir, exist_ok=True)
+        with open(os.path.join(self.results_dir, self.output_file), "w") as written:
+            written.write("x")
+        if self.db_path is not None:
+            sqlite3.connect(os.path.join(self.results_dir, self.db_path + ".db")).close()
+
+
+def test_database(run_context):
+    run_context.audit(Database, max_examples=30)
+
+
+def test_results(run_context):
+    run_context.audit(Results, max_examples=30)
+"""
+    )
+    before = (_listing(str(pytester.path)), _listing("/"), os.getcwd())
+    pytester.runpytest().assert_outcomes(passed=2)
+    after = (_listing(str(pytester.path)), _listing("/"), os.getcwd())
+    assert after == before
+
+
+def test_a_config_the_resource_cannot_take_names_the_field_and_the_fix(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+class Timeout(dg.ConfigurableResource):
+    timeout: int = 10
+
+    def setup_for_execution(self, context):
+        if self.timeout < 0:
+            raise ValueError(f"timeout must not be negative: {self.timeout}")
+
+
+class Token(dg.ConfigurableResource):
+    api_token: str
+
+    def setup_for_execution(self, context):
+        if len(self.api_token) >= 5:
+            raise ValueError(f"token {self.api_token} is too long")
+
+
+def test_timeout(run_context):
+    run_context.audit(Timeout, max_examples=30)
+
+
+def test_token(run_context):
+    run_context.audit(Token, max_examples=30)
+
+
+def test_pinned(run_context):
+    run_context.audit(Timeout, timeout=5)
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=2, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ValueError: timeout must not be negative: -1",
+            "*The above exception was the direct cause of the following exception:*",
+            "E*ConfigFailure: Timeout's own code raised ValueError: timeout must not be "
+            "negative: -1",
+            "E*with no fault injected, for the generated config Timeout(timeout=-1).",
+            "E*If Timeout cannot take such a value, constrain the field so that pydantic "
+            "rejects it and the audit draws only values it takes, e.g. "
+            "`timeout: int = Field(ge=0)` or `Annotated*",
+            "E*or pin it for the audit: run_context.audit(Timeout, timeout=<a value or strategy>).",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E*ConfigFailure: Token's own code raised ValueError: token '00…' (5 chars) is too "
+            "long",
+            "E*for the generated config Token(api_token='00…' (5 chars)).",
+            "E*`api_token: str = Field(min_length=1)` or `Field(pattern=...)`;",
+            "E*resource=Token(api_token='00…' (5 chars)),",
+        ]
+    )
+    assert "00000" not in result.stdout.str()
+
+
+def test_state_that_outlives_a_run_is_reported_as_the_first_failure(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+_jvm = []
+
+
+class StartsAJvm(dg.ConfigurableResource):
+    def setup_for_execution(self, context):
+        pass
+
+    def teardown_after_execution(self, context):
+        pass
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        self.setup_for_execution(context)
+        if not _jvm:  # the first start forgets to tear down; later runs find it running
+            _jvm.append("started")
+            yield self
+            return
+        try:
+            yield self
+        finally:
+            self.teardown_after_execution(context)
+
+
+def test_jvm(run_context):
+    run_context.audit(StartsAJvm, max_examples=10)
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E*LifecycleError: 1 lifecycle rule broken:",
+            "E*teardown_after_execution was called 0 times in this run; expected once*",
+            "E*pytest-resources: the audit failed for StartsAJvm(); when hypothesis replayed "
+            "that example it passed, so an earlier run changed something that outlives a run*",
+            "*.py:*: LifecycleError",
+        ]
+    )
+    assert "Flaky" not in result.stdout.str()
+
+
+def test_shrinking_stops_when_its_time_is_spent(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+NAMES = []
+
+
+def varied(name):
+    return len(set(name)) >= 4
+
+
+class FailsForVariedNames(dg.ConfigurableResource):
+    name: str
+
+    def setup_for_execution(self, context):
+        NAMES.append(self.name)
+
+    def teardown_after_execution(self, context):
+        if varied(self.name):
+            raise ValueError("cannot log out")
+
+
+def test_budget(run_context):
+    try:
+        run_context.audit(FailsForVariedNames, max_examples=100)
+    finally:
+        first_failure = next(i for i, name in enumerate(NAMES) if varied(name))
+        print(f"runs after the first failure: {len(NAMES) - first_failure}")
+"""
+    )
+    result = pytester.runpytest("-s", "--hypothesis-seed=3")
+    result.assert_outcomes(failed=1)
+    unbounded = int(re.search(r"runs after the first failure: (\d+)", result.stdout.str())[1])
+    assert unbounded > 20  # hypothesis shrank, as it does within the budget
+    monkeypatch.setattr("pytest_resources._faults._SHRINK_SECONDS", 0.0)
+    result = pytester.runpytest("-s", "--hypothesis-seed=3")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E*LifecycleError: 1 lifecycle rule broken:", "*broke rule 5*"])
+    bounded = int(re.search(r"runs after the first failure: (\d+)", result.stdout.str())[1])
+    assert bounded <= 3  # the failing run and hypothesis' replays of it
+
+
+def test_a_validator_that_raises_other_than_a_validation_error_is_a_finding(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+from pydantic import field_validator
+
+
+class Picky(dg.ConfigurableResource):
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def not_empty(cls, value):
+        if not value:
+            raise TypeError("name must not be empty")
+        return value
+
+
+class Careful(dg.ConfigurableResource):
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def not_empty(cls, value):
+        if not value:
+            raise ValueError("name must not be empty")
+        return value
+
+
+def test_picky(run_context):
+    summary = run_context.audit(Picky, max_examples=5)
+    assert len(summary.findings) == 1
+    print(summary)
+
+
+def test_careful(run_context):
+    assert run_context.audit(Careful, max_examples=5).findings == ()
+"""
+    )
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*audited Picky: 5 generated configs, *; every lifecycle rule and the leak audit held",
+            "finding: validating Picky raised TypeError (not a validation error) for * generated "
+            "configs, e.g. TypeError: name must not be empty, for (name=''): a defect of Picky, "
+            "whose users get a TypeError instead of pydantic's message naming the field (a "
+            "validator should raise ValueError or AssertionError)",
+        ]
+    )
