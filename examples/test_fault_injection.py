@@ -95,8 +95,8 @@ def test_audit(run_context: RunContext) -> None:
 
 # --8<-- [start:audit-files]
 class ReportsResource(dg.ConfigurableResource):
-    """Writes where its config says: the audit draws `results_dir` and `db_path` as relative
-    names, and runs each example in a fresh temporary working directory."""
+    """Writes where its config says: the audit draws `results_dir` and `db_path` as
+    relative names, and runs each example in a fresh temporary working directory."""
 
     results_dir: str = "results"
     db_path: str = "reports.sqlite"
@@ -129,7 +129,9 @@ class TimeoutClientResource(dg.ConfigurableResource):
             raise ValueError(f"timeout must not be negative: {self.timeout_seconds}")
 
 
-@pytest.mark.xfail(raises=ConfigFailure, strict=True, reason="the field takes negative values")
+@pytest.mark.xfail(
+    raises=ConfigFailure, strict=True, reason="the field takes negative values"
+)
 def test_audit_finds_a_value_the_resource_cannot_take(run_context: RunContext) -> None:
     run_context.audit(TimeoutClientResource)
 
