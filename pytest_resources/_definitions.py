@@ -164,26 +164,29 @@ def applied_env(env: Mapping[str, str]) -> Iterator[None]:
 
 
 def module_path(target: Target, working_directory: Path) -> Path:
-    """The file of the target's module, found without running it."""
-    _importable(working_directory)
-    try:
-        spec = importlib.util.find_spec(target.module)
-    except (ImportError, ValueError) as error:
-        spec, reason = None, f" ({error})"
-    else:
-        reason = ""
-    if spec is None or not spec.origin or not os.path.exists(spec.origin):
-        raise DefinitionsError(
-            f"{target.named_by}: cannot find the module {target.module!r}{reason}; install the "
-            f"project (pip install -e .) or run pytest from the directory that holds it."
-        )
-    return Path(spec.origin)
-
-
-def _importable(working_directory: Path) -> None:
-    # `dagster dev -m` puts its working directory on sys.path; so does this, once.
-    if str(working_directory) not in sys.path:
+    """The file of the target's module, found without running it. Like ``dagster dev -m``,
+    the working directory goes on ``sys.path`` when the module is not importable otherwise."""
+    origin = _module_origin(target.module)
+    if origin is None and str(working_directory) not in sys.path:
         sys.path.insert(0, str(working_directory))
+        importlib.invalidate_caches()
+        origin = _module_origin(target.module)
+    if origin is None:
+        raise DefinitionsError(
+            f"{target.named_by}: cannot find the module {target.module!r}; install the project "
+            f"(pip install -e .) or run pytest from the directory that holds it."
+        )
+    return Path(origin)
+
+
+def _module_origin(name: str) -> str | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except ImportError:  # a parent package is missing
+        return None
+    if spec is None or not spec.origin or not os.path.exists(spec.origin):
+        return None
+    return spec.origin
 
 
 def load_definitions(target: Target) -> dagster.Definitions:
@@ -277,7 +280,7 @@ class ResourcePlan:
     resource_config: dict[str, Any] = field(default_factory=dict)
     # configure_at_launch() partials with required fields no job configures, and those fields.
     unconfigured: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    lineno: int = 0
+    source: tuple[Path, int] | None = None
 
     def env_vars(self) -> list[str]:
         """The variables that EnvVar fields and ``{"env": ...}`` config read, in order."""
@@ -387,13 +390,17 @@ def _audit_overrides(value: Any) -> dict[str, Any]:
     return overrides
 
 
-def _lineno(resource_class: type[Any] | None) -> int:
-    if resource_class is None:
-        return 0
+def _source_line(value: Any) -> tuple[Path, int] | None:
+    """Where a resource's class (or a function resource's function) is defined."""
+    source = _class_of(value) or getattr(value, "resource_fn", None) or value
+    if not (inspect.isclass(source) or inspect.isfunction(source)):
+        return None
     try:
-        return inspect.getsourcelines(resource_class)[1]
+        path = inspect.getsourcefile(source)
+        lineno = inspect.getsourcelines(source)[1]
     except (OSError, TypeError):
-        return 0
+        return None
+    return (Path(path), lineno) if path else None
 
 
 @dataclass(frozen=True)
@@ -438,7 +445,6 @@ def plan_resources(defs: dagster.Definitions) -> list[ResourcePlan]:
             missing = _missing_fields(resource, config)
             if missing:
                 unconfigured[name] = missing
-        resource_class = _class_of(value)
         plans.append(
             ResourcePlan(
                 key=key,
@@ -446,7 +452,7 @@ def plan_resources(defs: dagster.Definitions) -> list[ResourcePlan]:
                 resources=resources,
                 resource_config=resource_config,
                 unconfigured=unconfigured,
-                lineno=_lineno(resource_class),
+                source=_source_line(value),
             )
         )
     return plans
@@ -555,11 +561,13 @@ class CodeLocationItem(pytest.Function):
     def plan(self) -> ResourcePlan | AuditPlan:
         return self.obj.plan  # type: ignore[no-any-return]
 
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        # The module of the Definitions, and the line of the resource's class when it is there.
+    def reportinfo(self) -> tuple[Path, int, str]:
+        # Where the resource is defined, as a hand-written test points at itself; the module
+        # of the Definitions when that is unknown.
         plan = self.plan
-        lineno = plan.lineno if isinstance(plan, ResourcePlan) else _lineno(plan.resource_class)
-        return self.path, (lineno - 1) if lineno else None, self.name
+        source = plan.source if isinstance(plan, ResourcePlan) else _source_line(plan.resource_class)
+        path, lineno = source or (self.path, 1)
+        return path, lineno - 1, self.name
 
     def summary_row(self, settings: Any) -> dict[str, Any]:
         """The item's key, class and checks, carried by its reports to the summary table."""
@@ -586,6 +594,10 @@ def collect_code_location(session: pytest.Session) -> list[pytest.Item]:
         path = module_path(options.target, config.invocation_params.dir)
     except DefinitionsError as error:
         raise pytest.UsageError(f"pytest-resources: {error}") from None
+    except Exception:
+        # A parent package failed to import: the collector imports it again and reports the
+        # error with its traceback, as for any test module.
+        path = config.rootpath / (options.target.module.replace(".", os.sep) + ".py")
     try:
         nodeid = str(path.relative_to(config.rootpath)).replace(os.sep, "/")
     except ValueError:
