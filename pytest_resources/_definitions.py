@@ -182,8 +182,11 @@ def module_path(target: Target, working_directory: Path) -> Path:
 def _module_origin(name: str) -> str | None:
     try:
         spec = importlib.util.find_spec(name)
-    except ImportError:  # a parent package is missing
-        return None
+    except ModuleNotFoundError as error:
+        parts = name.split(".")
+        if error.name in {".".join(parts[:end]) for end in range(1, len(parts))}:
+            return None  # a parent package is missing
+        raise  # a parent package imports something missing: the collector reports it
     if spec is None or not spec.origin or not os.path.exists(spec.origin):
         return None
     return spec.origin
@@ -416,6 +419,10 @@ class AuditPlan:
     def name(self) -> str:
         return self.resource_class.__qualname__
 
+    @property
+    def source(self) -> tuple[Path, int] | None:
+        return _source_line(self.resource_class)
+
 
 def plan_audits(defs: dagster.Definitions) -> list[AuditPlan]:
     plans: dict[type[Any], AuditPlan] = {}
@@ -564,9 +571,7 @@ class CodeLocationItem(pytest.Function):
     def reportinfo(self) -> tuple[Path, int, str]:
         # Where the resource is defined, as a hand-written test points at itself; the module
         # of the Definitions when that is unknown.
-        plan = self.plan
-        source = plan.source if isinstance(plan, ResourcePlan) else _source_line(plan.resource_class)
-        path, lineno = source or (self.path, 1)
+        path, lineno = self.plan.source or (self.path, 1)
         return path, lineno - 1, self.name
 
     def summary_row(self, settings: Any) -> dict[str, Any]:

@@ -150,8 +150,10 @@ def test_a_module_without_definitions_is_a_clear_error(pytester: pytest.Pytester
     missing = _run(pytester, "--dagster-definitions=my_project.nowhere")
     assert missing.ret == pytest.ExitCode.USAGE_ERROR
     missing.stderr.fnmatch_lines(
-        ["ERROR: pytest-resources: --dagster-definitions: cannot find the module "
-         "'my_project.nowhere'; install the project*"]
+        [
+            "ERROR: pytest-resources: --dagster-definitions: cannot find the module "
+            "'my_project.nowhere'; install the project*"
+        ]
     )
     attribute = _run(pytester, "--dagster-definitions=my_project.definitions:defs")
     attribute.stdout.fnmatch_lines(["*the module my_project.definitions has no attribute 'defs'."])
@@ -162,8 +164,10 @@ def test_a_path_given_as_the_module_is_explained(pytester: pytest.Pytester) -> N
     result = _run(pytester, "--dagster-definitions", "tests/")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*--dagster-definitions takes a module name or module:attribute*got 'tests/'. It looks "
-         "like a path*write --dagster-definitions=MODULE*"]
+        [
+            "*--dagster-definitions takes a module name or module:attribute*got 'tests/'. It looks "
+            "like a path*write --dagster-definitions=MODULE*"
+        ]
     )
 
 
@@ -225,9 +229,11 @@ def test_no_module_anywhere_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = _run(pytester, "--dagster-definitions")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*reads [[]tool.dagster[]] module_name or [[]tool.dg.project[]] root_module from "
-         "*pyproject.toml, which has neither; name the module: --dagster-definitions "
-         "my_project.definitions, or the ini option dagster_definitions."]
+        [
+            "*reads [[]tool.dagster[]] module_name or [[]tool.dg.project[]] root_module from "
+            "*pyproject.toml, which has neither; name the module: --dagster-definitions "
+            "my_project.definitions, or the ini option dagster_definitions."
+        ]
     )
 
 
@@ -252,7 +258,9 @@ ENV = """
 
     defs = dg.Definitions(
         resources={
-            "api": Api(host=dg.EnvVar("API_HOST_FOR_TEST"), port=dg.EnvVar.int("API_PORT_FOR_TEST")),
+            "api": Api(
+                host=dg.EnvVar("API_HOST_FOR_TEST"), port=dg.EnvVar.int("API_PORT_FOR_TEST")
+            ),
             "plain": Api(host="example.com"),
         }
     )
@@ -278,15 +286,21 @@ def test_a_missing_variable_skips_and_names_it(pytester: pytest.Pytester) -> Non
 def test_an_env_file_gives_the_variables(pytester: pytest.Pytester) -> None:
     _project(pytester, ENV, **{"ci.env": "API_HOST_FOR_TEST=example.com\nAPI_PORT_FOR_TEST=8443\n"})
     result = _run(
-        pytester, "--dagster-definitions", "my_project.definitions",
-        "--dagster-definitions-env", "ci.env",
+        pytester,
+        "--dagster-definitions",
+        "my_project.definitions",
+        "--dagster-definitions-env",
+        "ci.env",
     )
     result.assert_outcomes(passed=2)
 
     (pytester.path / "ci.env").write_text("API_HOST_FOR_TEST=unreachable\nAPI_PORT_FOR_TEST=1\n")
     unreachable = _run(
-        pytester, "--dagster-definitions", "my_project.definitions",
-        "--dagster-definitions-env", "ci.env",
+        pytester,
+        "--dagster-definitions",
+        "my_project.definitions",
+        "--dagster-definitions-env",
+        "ci.env",
     )
     unreachable.assert_outcomes(passed=1, failed=1)
     unreachable.stdout.fnmatch_lines(["*ConnectionError: cannot reach unreachable*"])
@@ -301,8 +315,10 @@ def test_a_dotenv_in_the_rootdir_gives_the_variables(pytester: pytest.Pytester) 
     partly = _run(pytester, "--dagster-definitions", "my_project.definitions")
     partly.assert_outcomes(passed=1, skipped=1)
     partly.stdout.fnmatch_lines(
-        ["*resource 'api' needs the environment variable API_PORT_FOR_TEST: set it (.env does "
-         "not give it)"]
+        [
+            "*resource 'api' needs the environment variable API_PORT_FOR_TEST: set it (.env does "
+            "not give it)"
+        ]
     )
 
 
@@ -358,8 +374,10 @@ def test_a_partial_no_job_configures_is_skipped(pytester: pytest.Pytester) -> No
     result = _run(pytester, "--dagster-definitions", "my_project.definitions")
     result.assert_outcomes(skipped=2)
     result.stdout.fnmatch_lines(
-        ["*resource 'api' is a configure_at_launch() partial and no job of the Definitions "
-         "configures its required field(s) host; give a job config=*"]
+        [
+            "*resource 'api' is a configure_at_launch() partial and no job of the Definitions "
+            "configures its required field(s) host; give a job config=*"
+        ]
     )
 
 
@@ -419,7 +437,9 @@ def test_an_io_manager_is_checked_like_any_resource(pytester: pytest.Pytester) -
                 return None
 
 
-        defs = dg.Definitions(resources={"io_manager": dg.FilesystemIOManager(), "store": LeakyStore()})
+        defs = dg.Definitions(
+            resources={"io_manager": dg.FilesystemIOManager(), "store": LeakyStore()}
+        )
         """,
     )
     result = _run(pytester, "--dagster-definitions", "my_project.definitions")
@@ -469,8 +489,13 @@ def test_items_are_selected_and_deselected_like_tests(pytester: pytest.Pytester)
     selected = _run(pytester, "--dagster-definitions", "my_project.definitions", "-k", "api")
     selected.assert_outcomes(passed=1, deselected=2)
     deselected = _run(
-        pytester, "--dagster-definitions", "my_project.definitions",
-        "--deselect", "my_project/definitions.py::resource[down]", "-k", "not closes_badly",
+        pytester,
+        "--dagster-definitions",
+        "my_project.definitions",
+        "--deselect",
+        "my_project/definitions.py::resource[down]",
+        "-k",
+        "not closes_badly",
     )
     deselected.assert_outcomes(passed=1, deselected=2)
 
@@ -534,8 +559,14 @@ def test_the_audit_option_adds_an_audit_per_class(pytester: pytest.Pytester) -> 
         """,
     )
     result = _run(
-        pytester, "-v", "--dagster-definitions", "my_project.definitions",
-        "--dagster-definitions-audit", "5", "-k", "audit",
+        pytester,
+        "-v",
+        "--dagster-definitions",
+        "my_project.definitions",
+        "--dagster-definitions-audit",
+        "5",
+        "-k",
+        "audit",
     )
     result.assert_outcomes(passed=2, failed=1, deselected=5)
     result.stdout.fnmatch_lines(
@@ -564,3 +595,77 @@ def test_runs_under_xdist(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["api*Api*passed*"])
     result.stdout.fnmatch_lines(["closes_badly*ClosesBadly*failed*"])
     result.stdout.fnmatch_lines(["down*Api*failed*"])
+
+
+def test_function_resources_open_with_what_they_require(pytester: pytest.Pytester) -> None:
+    _project(
+        pytester,
+        """
+        import dagster as dg
+
+        from my_project.resources import Api
+
+
+        @dg.resource(required_resource_keys={"api"})
+        def client(context):
+            # Dagster hands it the top-level resource it requires, initialized first.
+            assert context.resources.api.host == "example.com"
+            return "client"
+
+
+        class Retrying(dg.ConfigurableResource):
+            client: dg.ResourceDependency[str]
+            retries: int = 3
+
+
+        defs = dg.Definitions(
+            resources={
+                "api": Api(host="example.com"),
+                "client": client,
+                "retrying": Retrying(client="a plain value"),
+            }
+        )
+        """,
+    )
+    result = _run(
+        pytester,
+        "--dagster-definitions",
+        "my_project.definitions",
+        "--dagster-definitions-audit",
+        "3",
+    )
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(
+        ["client*@resource client*passed*", "audit[[]Retrying[]]*Retrying*passed*"]
+    )
+
+
+def test_the_projects_checks_apply(pytester: pytest.Pytester) -> None:
+    _project(
+        pytester,
+        """
+        import dagster as dg
+
+        from my_project.resources import Api
+
+        defs = dg.Definitions(resources={"api": Api(host=dg.EnvVar("API_HOST_FOR_TEST"))})
+        """,
+        **{".env": "API_HOST_FOR_TEST=a-secret-host.example.com\n"},
+    )
+    pytester.makeini(
+        """
+        [pytest]
+        addopts = -p no:cacheprovider
+        resources_check_secrets = true
+        """
+    )
+    result = _run(pytester, "--dagster-definitions", "my_project.definitions")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "PrivateStateLeak: * plaintext secrets in serialized config:",
+            "*secret config field host (from EnvVar('API_HOST_FOR_TEST'))*",
+            "api*Api*lifecycle rules, leak audit, secrets*failed*",
+        ]
+    )
+    assert "a-secret-host.example.com" not in result.stdout.str()

@@ -36,3 +36,24 @@ def pytest_sessionfinish(session):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*dagster imported: False*"])
     result.stdout.fnmatch_lines(["plugins:*dagster-resources*"])
+
+
+def test_a_code_location_is_loaded_only_when_asked_for(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+import sys
+
+
+def pytest_sessionfinish(session):
+    print("dagster imported:", "dagster" in sys.modules)
+"""
+    )
+    # A project that names its code location, and the audit's other options given alone:
+    # without --dagster-definitions (or its ini option) nothing of the code location loads.
+    pytester.makepyprojecttoml('[tool.dagster]\nmodule_name = "my_project.definitions"\n')
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    result = pytester.runpytest_subprocess(
+        "-s", "--dagster-definitions-audit", "5", "--dagster-definitions-env", "missing.env"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*dagster imported: False*"])

@@ -1,0 +1,1 @@
+"""A small Dagster code location that ``make demo`` audits with ``--dagster-definitions``."""
