@@ -336,12 +336,11 @@ def _job_resource_configs(defs: dagster.Definitions) -> dict[str, Any]:
     """Each resource key's config from the first job of the Definitions that gives one."""
     found: dict[str, Any] = {}
     for job in defs.jobs or ():
+        # define_asset_job keeps its config as given; a JobDefinition keeps it privately (its
+        # public run_config fails while the Definitions have not bound its resources yet).
         config: Any = getattr(job, "config", None)
         if config is None:
-            try:
-                config = getattr(job, "run_config", None)
-            except Exception:  # a job whose config Dagster itself cannot resolve gives none
-                config = None
+            config = getattr(job, "_original_config_argument", None)
         if isinstance(config, dagster.RunConfig):
             config = config.to_config_dict()  # type: ignore[no-untyped-call]
         if not isinstance(config, Mapping):
@@ -444,12 +443,15 @@ def plan_resources(defs: dagster.Definitions) -> list[ResourcePlan]:
         resource_config = {}
         unconfigured = {}
         for name, resource in resources.items():
-            if not isinstance(resource, PartialResource):
+            # What takes its config from the run: a partial, or a function resource.
+            if not isinstance(resource, (PartialResource, dagster.ResourceDefinition)):
                 continue
             config = job_configs.get(name, {})
             if name in job_configs:
                 resource_config[name] = config
-            missing = _missing_fields(resource, config)
+            missing = (
+                _missing_fields(resource, config) if isinstance(resource, PartialResource) else ()
+            )
             if missing:
                 unconfigured[name] = missing
         plans.append(
@@ -636,9 +638,15 @@ def run_resource_item(run_context: Any, plan: ResourcePlan, options: Options) ->
                 pass
         except dagster.DagsterInvalidConfigError as error:
             unset = _UNSET_VARIABLE.findall(str(error))
-            if not unset:
+            if unset:
+                _skip_for_env(plan.key, list(dict.fromkeys(unset)), options)
+            if not _only_missing_config(error):
                 raise
-            _skip_for_env(plan.key, list(dict.fromkeys(unset)), options)
+            messages = " ".join(evaluation.message for evaluation in error.errors)
+            _skip(
+                f"resource {plan.key!r} needs run config that no job of the Definitions gives: "
+                f"{messages}"
+            )
         except (LifecycleError, PrivateStateLeak) as error:
             # The report names the resource, the rule and the user's code lines: a traceback
             # into this module would add nothing.
@@ -652,6 +660,14 @@ def run_audit_item(run_context: Any, plan: AuditPlan, options: Options) -> None:
         run_context.audit(
             plan.resource_class, max_examples=options.audit_examples, **plan.overrides
         )
+
+
+def _only_missing_config(error: dagster.DagsterInvalidConfigError) -> bool:
+    """Whether run config is missing, and nothing is wrong with the config that was given."""
+    missing = {"MISSING_REQUIRED_FIELD", "MISSING_REQUIRED_FIELDS"}
+    return bool(error.errors) and all(
+        getattr(evaluation.reason, "name", None) in missing for evaluation in error.errors
+    )
 
 
 def _skip_for_env(key: str, missing: list[str], options: Options) -> None:

@@ -478,7 +478,7 @@ def test_a_broken_resource_fails_with_the_normal_report(pytester: pytest.Pyteste
             "*recorded events in run *, in order:",
             "closes_badly*failed*",
             "FAILED my_project/definitions.py::resource[[]down[]] - *",
-            "FAILED my_project/definitions.py::resource[[]closes_badly[]] - LifecycleError*",
+            "FAILED my_project/definitions.py::resource[[]closes_badly[]]*",
         ]
     )
     assert "pytest_resources/_definitions.py" not in result.stdout.str()
@@ -669,3 +669,48 @@ def test_the_projects_checks_apply(pytester: pytest.Pytester) -> None:
         ]
     )
     assert "a-secret-host.example.com" not in result.stdout.str()
+
+
+def test_function_resources_take_their_config_from_a_job(pytester: pytest.Pytester) -> None:
+    _project(
+        pytester,
+        """
+        import dagster as dg
+
+
+        @dg.resource(config_schema={"region": str})
+        def bucket(context):
+            assert context.resource_config["region"] == "eu-west-1"
+            return "bucket"
+
+
+        @dg.resource(config_schema={"dsn": str})
+        def database(context):
+            return "database"
+
+
+        @dg.op(required_resource_keys={"bucket"})
+        def upload(context) -> None: ...
+
+
+        @dg.job(config={"resources": {"bucket": {"config": {"region": "eu-west-1"}}}})
+        def nightly():
+            upload()
+
+
+        defs = dg.Definitions(
+            jobs=[nightly], resources={"bucket": bucket, "database": database}
+        )
+        """,
+    )
+    result = _run(pytester, "--dagster-definitions", "my_project.definitions")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "bucket*@resource bucket*passed*",
+            "database*@resource database*skipped: needs run config that no job of the*",
+            "SKIPPED [[]1[]] my_project/definitions.py:*: resource 'database' needs run config "
+            'that no job of the Definitions gives: Missing required config entry "database" at '
+            "the root.*",
+        ]
+    )
