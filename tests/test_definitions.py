@@ -714,3 +714,42 @@ def test_function_resources_take_their_config_from_a_job(pytester: pytest.Pytest
             "the root.*",
         ]
     )
+
+
+def test_the_release_check_applies_when_the_project_asks(pytester: pytest.Pytester) -> None:
+    _project(
+        pytester,
+        """
+        import dagster as dg
+        from pydantic import PrivateAttr
+
+
+        class LogWriter(dg.ConfigurableResource):
+            path: str
+            _file: object = PrivateAttr(default=None)
+
+            def setup_for_execution(self, context):
+                self._file = open(self.path, "w")  # never closed
+
+
+        defs = dg.Definitions(resources={"log": LogWriter(path="run.log")})
+        """,
+    )
+    pytester.makeini(
+        """
+        [pytest]
+        addopts = -p no:cacheprovider
+        resources_release_check = true
+        filterwarnings = ignore::ResourceWarning
+        """
+    )
+    result = _run(pytester, "--dagster-definitions", "my_project.definitions")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "LifecycleError: 1 thing left open after teardown:",
+            "  opened by the setup of resource 'log':",
+            "*- file: */run.log (fd *)",
+            "log*LogWriter*lifecycle rules, leak audit, release check*failed*",
+        ]
+    )
