@@ -16,7 +16,6 @@ import inspect
 import os
 import re
 import sys
-import time
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -254,7 +253,7 @@ def _as_definitions(value: Any, target: Target, name: str) -> dagster.Definition
                 "at the module whose loader takes no argument (usually my_project.definitions)."
             )
         value = value()
-    elif callable(value) and not isinstance(value, dagster.Definitions):
+    elif inspect.isfunction(value):
         if inspect.signature(value).parameters:
             raise DefinitionsError(
                 f"{target.named_by}: {where} is a function that takes arguments; name a "
@@ -310,7 +309,11 @@ def _env_var_names(value: Any) -> Iterator[str]:
     elif isinstance(value, PartialResource):
         yield from _env_var_names(value.data)
     elif isinstance(value, (ConfigurableResourceFactory, dagster.Config)):
-        yield from _env_var_names(value._convert_to_config_dictionary())
+        try:
+            config = value._convert_to_config_dictionary()
+        except Exception:  # Dagster's own error, raised again when the resource opens, says more
+            return
+        yield from _env_var_names(config)
 
 
 def _class_of(value: Any) -> type[Any] | None:
@@ -708,7 +711,6 @@ class CodeLocationSummary:
     """What each item of the code location came to, from its reports (also under xdist)."""
 
     rows: dict[str, SummaryRow] = field(default_factory=dict)
-    started: float = field(default_factory=time.perf_counter)
 
     def add(self, report: pytest.TestReport) -> None:
         described = getattr(report, REPORT_ATTRIBUTE, None)
