@@ -535,11 +535,13 @@ class CodeLocation(pytest.File):
             except DefinitionsError as error:
                 raise self.CollectError(str(error)) from None
         for plan in resource_plans:
-            yield CodeLocationItem.from_parent(
+            item = CodeLocationItem.from_parent(
                 self,
                 name=f"resource[{plan.key}]",
                 callobj=_item_function(run_resource_item, plan, self.options),
             )
+            item.extra_keyword_matches.add(plan.class_name)  # -k ApiResource: every key of it
+            yield item
         names = [plan.name for plan in audit_plans]
         for audit in audit_plans:
             # Two classes of one name from different modules keep their items apart.

@@ -486,8 +486,11 @@ def test_a_broken_resource_fails_with_the_normal_report(pytester: pytest.Pyteste
 
 def test_items_are_selected_and_deselected_like_tests(pytester: pytest.Pytester) -> None:
     _project(pytester, BROKEN)
-    selected = _run(pytester, "--dagster-definitions", "my_project.definitions", "-k", "api")
-    selected.assert_outcomes(passed=1, deselected=2)
+    by_key = _run(pytester, "--dagster-definitions", "my_project.definitions", "-k", "closes")
+    by_key.assert_outcomes(failed=1, deselected=2)
+    # A key's class is a keyword too: "api" selects the key api and the key down, both Api.
+    by_class = _run(pytester, "--dagster-definitions", "my_project.definitions", "-k", "api")
+    by_class.assert_outcomes(passed=1, failed=1, deselected=1)
     deselected = _run(
         pytester,
         "--dagster-definitions",
