@@ -696,7 +696,10 @@ def test_function_resources_take_their_config_from_a_job(pytester: pytest.Pytest
         def upload(context) -> None: ...
 
 
-        @dg.job(config={"resources": {"bucket": {"config": {"region": "eu-west-1"}}}})
+        @dg.job(
+            config={"resources": {"bucket": {"config": {"region": "eu-west-1"}}}},
+            resource_defs={"bucket": bucket},  # dagster 1.8 checks a job's config when defined
+        )
         def nightly():
             upload()
 
