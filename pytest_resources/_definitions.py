@@ -374,7 +374,11 @@ def _dependencies(key: str, wrapped: Mapping[str, dagster.ResourceDefinition]) -
         definition = wrapped.get(current)
         if definition is None:
             continue
-        for needed in sorted(definition.get_required_resource_keys(wrapped)):
+        try:
+            needed_keys = definition.get_required_resource_keys(wrapped)
+        except Exception:  # e.g. a nested partial under no key: Dagster says so when it opens
+            continue
+        for needed in sorted(needed_keys):
             if needed not in order:
                 order.append(needed)
     return order
@@ -382,14 +386,15 @@ def _dependencies(key: str, wrapped: Mapping[str, dagster.ResourceDefinition]) -
 
 def _audit_overrides(value: Any) -> dict[str, Any]:
     """What the generator cannot draw for a class, taken from the code location: the values of
-    fields that hold resources or other non-config objects."""
+    its ``ResourceDependency`` fields (Dagster rewrites their annotation to ``Annotated[Any,
+    'resource_dependency']``). Nested resource fields are drawn as instances of their class."""
     if not isinstance(value, ConfigurableResourceFactory):
         return {}
     overrides = {}
     for name in type(value).model_fields:
         held = getattr(value, name, None)
         if isinstance(held, (ConfigurableResourceFactory, PartialResource)):
-            continue  # a nested resource: the generator draws instances of its class
+            continue
         if "resource_dependency" in repr(type(value).model_fields[name].metadata):
             overrides[name] = held
     return overrides

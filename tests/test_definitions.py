@@ -759,3 +759,28 @@ def test_the_release_check_applies_when_the_project_asks(pytester: pytest.Pytest
             "log*LogWriter*lifecycle rules, leak audit, release check*failed*",
         ]
     )
+
+
+def test_a_nested_partial_under_no_key_fails_with_dagsters_error(
+    pytester: pytest.Pytester,
+) -> None:
+    _project(
+        pytester,
+        """
+        import dagster as dg
+
+        from my_project.resources import Api, Pipeline
+
+        defs = dg.Definitions(
+            resources={
+                "pipeline": Pipeline(api=Api.configure_at_launch()),
+                "api": Api(host="example.com"),
+            }
+        )
+        """,
+    )
+    result = _run(pytester, "--dagster-definitions", "my_project.definitions")
+    result.assert_outcomes(passed=1, failed=1)
+    # Dagster's own error for the unwired partial fails that item; the rest of the code
+    # location is still checked.
+    result.stdout.fnmatch_lines(["FAILED my_project/definitions.py::resource[[]pipeline[]] - *"])
