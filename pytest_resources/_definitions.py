@@ -767,6 +767,17 @@ class CodeLocationPlugin:
         self.config = config
         self.summary = CodeLocationSummary()
 
+    def pytest_report_header(self) -> list[str]:
+        try:
+            options = options_from(self.config)
+        except DefinitionsError:
+            return []  # collection stops with the error
+        env = f", variables from {options.env_source}" if options.env_source else ""
+        return [
+            f"pytest-resources: code location {options.target} (named by "
+            f"{options.target.named_by}){env}"
+        ]
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
         self, session: pytest.Session, items: list[pytest.Item]

@@ -200,6 +200,12 @@ def test_pyproject_names_the_module(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml('[tool.dagster]\nmodule_name = "my_project.definitions"\n')
     result = _run(pytester, "--dagster-definitions")
     result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "pytest-resources: code location my_project.definitions (named by [[]tool.dagster[]] "
+            "module_name in */pyproject.toml)"
+        ]
+    )
 
 
 def test_dg_project_settings_name_the_module(pytester: pytest.Pytester) -> None:
