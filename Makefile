@@ -36,8 +36,12 @@ test-oldest: $(OLDEST_VENV)/.installed
 # the docs.
 ci: test demo test-oldest lint docs
 
+# The examples, and the example code location audited with no test written.
 demo: $(VENV)/.installed
 	$(BIN)/python -m pytest examples -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest examples/code_location -p no:cacheprovider \
+		--dagster-definitions=examples.code_location.definitions \
+		--dagster-definitions-env=examples/code_location/demo.env --dagster-definitions-audit=5
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check pytest_resources tests examples bench

@@ -390,7 +390,11 @@ import pluggy  # noqa: E402
 import pytest  # noqa: E402
 
 _PACKAGE_DIRECTORY = os.path.dirname(__file__) + os.sep
-_PLUGIN_FILE = os.path.join(_PACKAGE_DIRECTORY, "plugin.py")
+# Where the plugin opens resources itself (a marker, a code location's item): no user line is
+# on the stack then.
+_OPENED_BY_THE_PLUGIN = tuple(
+    os.path.join(_PACKAGE_DIRECTORY, name) for name in ("plugin.py", "_definitions.py")
+)
 
 _SKIPPED_DIRECTORIES = tuple(
     os.path.dirname(module_file) + os.sep
@@ -417,7 +421,7 @@ def _caller_location(frame: FrameType | None) -> Location | None:
     while frame is not None:
         filename = frame.f_code.co_filename
         if filename.startswith(_PACKAGE_DIRECTORY):
-            if filename == _PLUGIN_FILE:
+            if filename in _OPENED_BY_THE_PLUGIN:
                 return None
         elif not filename.startswith(_SKIPPED_DIRECTORIES) and not filename.startswith("<"):
             return Location(filename, frame.f_lineno)

@@ -85,9 +85,61 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="pytest-resources: widen the misspelled-hook and live-value detectors to what is "
         "probably, not certainly, a defect (default: false).",
     )
+    group = parser.getgroup("pytest-resources")
+    group.addoption(
+        "--dagster-definitions",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="MODULE[:ATTRIBUTE]",
+        help="check every resource of a code location: one test per resource key of its "
+        "Definitions. Without a value: the ini option dagster_definitions, else the module of "
+        "pyproject.toml's [tool.dagster] or [tool.dg.project].",
+    )
+    group.addoption(
+        "--dagster-definitions-env",
+        default=None,
+        metavar="FILE",
+        help="a .env file with the variables the code location's EnvVars read (default: .env "
+        "in the rootdir, when there is one).",
+    )
+    group.addoption(
+        "--dagster-definitions-audit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also audit each resource class of the code location with N generated configs "
+        "under every injected fault (default: the ini option, else 0).",
+    )
+    parser.addini(
+        "dagster_definitions",
+        default="",
+        help="pytest-resources: the code location (MODULE[:ATTRIBUTE]) whose resources every run "
+        "checks, as --dagster-definitions does.",
+    )
+    parser.addini(
+        "dagster_definitions_env",
+        default="",
+        help="pytest-resources: the .env file for --dagster-definitions.",
+    )
+    parser.addini(
+        "dagster_definitions_audit",
+        default="0",
+        help="pytest-resources: generated configs per resource class for --dagster-definitions.",
+    )
+
+
+def _code_location_requested(config: pytest.Config) -> bool:
+    return config.getoption("dagster_definitions") is not None or bool(
+        str(config.getini("dagster_definitions")).strip()
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if _code_location_requested(config):
+        from pytest_resources._definitions import CodeLocationPlugin
+
+        config.pluginmanager.register(CodeLocationPlugin(config), "pytest-resources-definitions")
     config.addinivalue_line(
         "markers",
         "resource(resource, /, **config_or_options): open a Dagster resource for this test "
@@ -170,6 +222,18 @@ def _settings_from(config: pytest.Config) -> Settings:
     )
 
 
+def _choices_marked_on(item: pytest.Item) -> dict[str, bool | None]:
+    return {
+        "leak_audit": False if item.get_closest_marker("no_leak_audit") else None,
+        "release_check": True if item.get_closest_marker("release_check") else None,
+    }
+
+
+def item_settings(item: pytest.Item) -> Settings:
+    """The checks a test's runs apply: the project's, as the test's marks override them."""
+    return _settings_from(item.config).overridden(**_choices_marked_on(item))
+
+
 @pytest.fixture(scope="session")
 def run_context(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     """Real Dagster run contexts: ``open`` resources, start ``run()``s, read ``lifecycle``.
@@ -199,10 +263,7 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
         yield
         return
     context: RunContext = request.getfixturevalue("run_context")
-    settings = context.settings.overridden(
-        leak_audit=False if item.get_closest_marker("no_leak_audit") else None,
-        release_check=True if item.get_closest_marker("release_check") else None,
-    )
+    settings = context.settings.overridden(**_choices_marked_on(item))
     test_runs = context.begin_test(item.nodeid, settings)
     item.stash[_TEST_RUNS] = test_runs
     if marks:

@@ -46,7 +46,15 @@ def test_every_public_name_resolves_from_the_package() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["LifecycleError", "PrivateStateLeak", "ResourceUsageError", "ReleaseCheckUnavailable"]
+    "name",
+    [
+        "ConfigFailure",
+        "InjectedFault",
+        "LifecycleError",
+        "PrivateStateLeak",
+        "ResourceUsageError",
+        "ReleaseCheckUnavailable",
+    ],
 )
 def test_exceptions_show_their_public_path(name: str) -> None:
     import pickle
@@ -72,3 +80,24 @@ def test_examples_import_only_public_names() -> None:
         if "pytest_resources._" in line
     ]
     assert private == []
+
+
+def test_a_code_location_is_loaded_only_when_asked_for(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+import sys
+
+
+def pytest_sessionfinish(session):
+    print("dagster imported:", "dagster" in sys.modules)
+"""
+    )
+    # A project that names its code location, and the audit's other options given alone:
+    # without --dagster-definitions (or its ini option) nothing of the code location loads.
+    pytester.makepyprojecttoml('[tool.dagster]\nmodule_name = "my_project.definitions"\n')
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    result = pytester.runpytest_subprocess(
+        "-s", "--dagster-definitions-audit", "5", "--dagster-definitions-env", "missing.env"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*dagster imported: False*"])

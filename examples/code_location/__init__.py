@@ -1,0 +1,2 @@
+"""A small Dagster code location that ``make demo`` audits with
+``--dagster-definitions``."""
