@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import enum
 import functools
+import inspect
 import io
 import json
 import math
@@ -108,6 +109,8 @@ class Leak:
     path: str
     when: str | None
     redacted_value: str
+    # The line of the user's class that stored the value, when its source tells.
+    stored_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,26 @@ class SecretExposure:
     path: str
     when: str | None
     redacted_value: str
+    hint: str = ""
+
+
+_REPR_HINT = "Leave secrets out of repr() and str(): declare the field with Field(repr=False)."
+_MARKED_SECRET_HINT = (
+    "dagster__is_secret only masks a field in the UI: the repository snapshot keeps the "
+    "plaintext. Set the field with EnvVar('NAME') so the snapshot holds only the variable's name."
+)
+_SCHEMA_DEFAULT_HINT = (
+    "A default computed at import (EnvVar('NAME').get_value(), os.environ[...]) puts the secret "
+    "in the config schema and every snapshot: declare the field without a default and set it "
+    "with EnvVar('NAME') where the resource is configured."
+)
+SCHEMA_DEFAULT = "config schema default"
+# Environment variable and field names that hold a secret: a schema default equal to the value
+# of such a variable was read from the environment at import.
+_SECRET_NAME = re.compile(
+    r"token|secret|passw|pwd|api_?key|access_?key|private_?key|credential|auth|cert|session",
+    re.IGNORECASE,
+)
 
 
 def find_private_leaks(
@@ -261,6 +284,7 @@ class RunStateWatch:
 
     def _leak(self, key: str | None, attribute: str, value: object, path: str) -> Leak:
         return Leak(
+            stored_at=_storing_line(type(self._user_instance), attribute),
             resource_key=key,
             resource_class=type(self._user_instance).__qualname__,
             audited=OUTLIVED,
@@ -274,6 +298,53 @@ class RunStateWatch:
 
 
 _LIBRARY_PACKAGES = frozenset({"dagster", "pydantic", "builtins", "typing", "abc"})
+
+
+def _storing_line(resource_class: type, attribute: str, fields: Iterable[str] = ()) -> str | None:
+    """The line of the user's class that stored ``attribute``'s value where it was found: one
+    that names both it and a field it landed in (``self.headers[...] = self._token``), else the
+    one that assigns it (``self._session = ...``, ``self._session['token'] = ...``), if the
+    class's source shows one."""
+    name = re.split(r"[\[(]", attribute, maxsplit=1)[0].rsplit(".", 1)[-1]
+    if not name.isidentifier():
+        return None
+    lines = [line for klass in _user_classes(resource_class) for line in _source_lines(klass)]
+    field_mentions = [re.compile(rf"""(?:\.|['"]){re.escape(field)}\b""") for field in fields]
+    for filename, lineno, line in lines:
+        if re.search(rf"\b{re.escape(name)}\b", line) and any(
+            mention.search(line) for mention in field_mentions
+        ):
+            return f"{_shown_path(filename)}:{lineno}"
+    for filename, lineno, line in lines:
+        if _assigns(name).search(line):
+            return f"{_shown_path(filename)}:{lineno}"
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _assigns(name: str) -> re.Pattern[str]:
+    quoted = rf"""['"]{re.escape(name)}['"]"""
+    return re.compile(
+        rf"\.{re.escape(name)}\s*(?:\[[^\]]*\]\s*)*=(?!=)|setattr\([^,]+,\s*{quoted}\s*,"
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _source_lines(klass: type) -> tuple[tuple[str, int, str], ...]:
+    try:
+        lines, first = inspect.getsourcelines(klass)
+        filename = inspect.getsourcefile(klass) or "<unknown>"
+    except (OSError, TypeError):
+        return ()
+    return tuple((filename, first + offset, line) for offset, line in enumerate(lines))
+
+
+def _shown_path(filename: str) -> str:
+    try:
+        shown = os.path.relpath(filename)
+    except ValueError:  # another drive on Windows
+        return filename
+    return filename if shown.startswith("..") else shown
 
 
 def _user_classes(cls: type) -> list[type]:
@@ -372,9 +443,10 @@ def find_secret_exposures(
     user_model = (
         None if user_instance is None else _require_model(user_instance, "find_secret_exposures")
     )
+    exposures = list(_secrets_in_schema_defaults(user_model or model, key, when))
     secrets = list(_secret_fields(model, user_model, prefix=""))
     if not secrets:
-        return []
+        return exposures
     needles = _NeedleIndex(
         needle
         for config_field, reason, plaintext in secrets
@@ -385,7 +457,6 @@ def find_secret_exposures(
         if user_model is None
         else [(LIVE_COPY, model, False), (USER_INSTANCE, user_model, True)]
     )
-    exposures: list[SecretExposure] = []
     for audited, audited_model, shows_in_snapshot in audits:
         forms = [form for form in _FORMS if form.is_text]
         if shows_in_snapshot and _is_dagster_resource(audited_model):
@@ -402,9 +473,52 @@ def find_secret_exposures(
                     path=hit.path,
                     when=when,
                     redacted_value=redact(hit.needle.value),
+                    hint=_REPR_HINT if form.is_text else _MARKED_SECRET_HINT,
                 )
             )
     return exposures
+
+
+def _secrets_in_schema_defaults(
+    model: BaseModel, key: str | None, when: str | None
+) -> Iterator[SecretExposure]:
+    """Field defaults that are the value of a secret-looking environment variable: a secret read
+    at import and baked into the config schema (which every snapshot carries)."""
+    secret_variables: dict[str, list[str]] = {}
+    for name, value in os.environ.items():
+        if len(value.strip()) >= MIN_TEXT_LENGTH:
+            secret_variables.setdefault(value, []).append(name)
+    pending: list[tuple[str, type, int]] = [("", type(model), 0)]
+    seen: set[type] = set()
+    while pending:
+        prefix, model_class, depth = pending.pop()
+        if model_class in seen or depth > _MAX_NESTED_RESOURCE_DEPTH:
+            continue
+        seen.add(model_class)
+        for name, info in model_class.model_fields.items():
+            default = info.default
+            if isinstance(default, str) and not _is_env_var(default):
+                variables = secret_variables.get(str.__str__(default), [])
+                looks_secret = _SECRET_NAME.search(name) or _is_marked_secret(model_class, name)
+                named_secret = [
+                    var for var in variables if looks_secret or _SECRET_NAME.search(var)
+                ]
+                if named_secret:
+                    yield SecretExposure(
+                        resource_key=key,
+                        resource_class=model_class.__qualname__,
+                        audited="the class",
+                        config_field=f"{prefix}{name}",
+                        reason=f"its default is the value of ${named_secret[0]}",
+                        form=SCHEMA_DEFAULT,
+                        path=f"{SCHEMA_DEFAULT}['{prefix}{name}']",
+                        when=when,
+                        redacted_value=redact(default),
+                        hint=_SCHEMA_DEFAULT_HINT,
+                    )
+            annotation = info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                pending.append((f"{prefix}{name}.", annotation, depth + 1))
 
 
 def assert_no_private_leaks(
@@ -433,14 +547,22 @@ def assert_no_private_leaks(
 
 
 def format_leak_report(problems: Sequence[Leak | SecretExposure]) -> str:
-    """A failure message listing ``problems`` grouped by resource and attribute, values redacted."""
-    groups: dict[tuple[str, str], list[str]] = {}
+    """A short failure message: one entry per leak (per resource, audited object and attribute),
+    listing the moments it was seen and the forms it appeared in, values redacted."""
+    entries: dict[tuple[str, str], tuple[list[str], dict[str, list[str]]]] = {}
     for problem in problems:
-        groups.setdefault((_resource_heading(problem), _finding_heading(problem)), []).append(
-            problem.path
+        whens, places = entries.setdefault(
+            (_resource_heading(problem), _finding_heading(problem)), ([], {})
         )
-    leak_count = sum(isinstance(problem, Leak) for problem in problems)
-    exposure_count = len(problems) - leak_count
+        if problem.when is not None and problem.when not in whens:
+            whens.append(problem.when)
+        form, place = _split_path(problem)
+        forms = places.setdefault(place, [])
+        if form not in forms:
+            forms.append(form)
+    kinds = [isinstance(problem, Leak) for problem in problems]
+    leak_count = sum(1 for heading in entries if not heading[1].startswith("secret config field"))
+    exposure_count = len(entries) - leak_count
     summary = [
         f"{count} {noun}{'s' if count != 1 else ''}"
         for count, noun in (
@@ -451,24 +573,55 @@ def format_leak_report(problems: Sequence[Leak | SecretExposure]) -> str:
     ]
     lines = [f"{' and '.join(summary)} in serialized config:"]
     previous_resource = None
-    for (resource_heading, finding_heading), paths in groups.items():
-        if resource_heading != previous_resource:
-            lines += ["", resource_heading]
-            previous_resource = resource_heading
+    for (resource_heading, finding_heading), (whens, places) in entries.items():
+        heading = resource_heading
+        if whens:
+            heading += f", seen {' and '.join(whens)}"
+        if heading != previous_resource:
+            lines += ["", f"{heading}:"]
+            previous_resource = heading
         lines.append(f"  {finding_heading}")
-        lines.extend(f"    {path}" for path in dict.fromkeys(paths))
-    if leak_count:
-        lines += [
-            "",
-            "Keep run state in PrivateAttr attributes only: do not copy it into config fields, "
-            "computed fields, __repr__ or a model_serializer.",
-        ]
-    if exposure_count:
-        lines += [
-            "",
-            "Set secrets from EnvVar and leave them out of repr() (Field(repr=False)).",
-        ]
+        lines.extend(
+            f"    {', '.join(forms)}{': ' + place if place else ''}"
+            for place, forms in places.items()
+        )
+    hints = [
+        hint
+        for hint in dict.fromkeys(
+            problem.hint if isinstance(problem, SecretExposure) else _leak_hint(problem)
+            for problem in problems
+        )
+        if hint
+    ]
+    if any(kinds) or hints:
+        lines.append("")
+        lines.extend(hints)
     return "\n".join(lines)
+
+
+def _split_path(problem: Leak | SecretExposure) -> tuple[str, str]:
+    """(form, where in it): ``model_dump()['a']`` -> ``("model_dump()", "['a']")``."""
+    if problem.path.startswith(problem.form) and problem.form != OUTLIVED:
+        return problem.form, problem.path[len(problem.form) :]
+    return problem.path, ""
+
+
+def _leak_hint(leak: Leak) -> str:
+    if leak.audited == OUTLIVED:
+        return (
+            "Keep run state on the live copy only: not on the class, not in a shared default "
+            "(PrivateAttr(default_factory=...) must build a new object), and release it in "
+            "teardown."
+        )
+    if leak.audited == YIELDED_VALUE:
+        return (
+            "Yield a client or the resource itself, not a copy of the resource with run state "
+            "in its config fields."
+        )
+    return (
+        "Keep run state in PrivateAttr attributes only: do not copy it into config fields, "
+        "computed fields, __repr__ or a model_serializer."
+    )
 
 
 def redact(value: object) -> str:
@@ -1197,6 +1350,13 @@ def _audit_private_state(
     if not needles and not names:
         return []
     forms = [form for form in _FORMS if _is_dagster_resource(model) or not form.dagster_only]
+    hits = list(_hits_in_forms(model, key, forms, needles, names))
+    # The fields each private value landed in: the line that copied it there is the one to show.
+    landed: dict[str, set[str]] = {}
+    for form, hit in hits:
+        field_name = _FIRST_KEY.match(hit.path[len(form.name) :])
+        if field_name and field_name.group(1) in type(model).model_fields:
+            landed.setdefault(hit.needle.attribute, set()).add(field_name.group(1))
     return [
         Leak(
             resource_key=key,
@@ -1208,9 +1368,15 @@ def _audit_private_state(
             path=hit.path,
             when=when,
             redacted_value=redact(hit.needle.value),
+            stored_at=_storing_line(
+                type(model), hit.needle.attribute, landed.get(hit.needle.attribute, set())
+            ),
         )
-        for form, hit in _hits_in_forms(model, key, forms, needles, names)
+        for form, hit in hits
     ]
+
+
+_FIRST_KEY = re.compile(r"""(?:\['__dict__'\])?\[['"]?([A-Za-z_]\w*)['"]?[\]=]""")
 
 
 def _hits_in_forms(
@@ -1431,14 +1597,22 @@ def _is_marked_secret(model_class: type[BaseModel], name: str) -> bool:
 
 def _resource_heading(problem: Leak | SecretExposure) -> str:
     key = "resource" if problem.resource_key is None else f"resource {problem.resource_key!r}"
-    heading = f"{key} ({problem.resource_class}), {problem.audited}"
-    return f"{heading}:" if problem.when is None else f"{heading}, seen {problem.when}:"
+    return f"{key} ({problem.resource_class}), {problem.audited}"
 
 
 def _finding_heading(problem: Leak | SecretExposure) -> str:
     if isinstance(problem, Leak):
+        stored = f", stored at {problem.stored_at}" if problem.stored_at else ""
+        if problem.audited == OUTLIVED:
+            return (
+                f"run state {problem.private_attribute} = {problem.redacted_value}{stored}, "
+                "still in:"
+            )
         where = "its name appears as a key in" if problem.matched == "name" else "found in"
-        return f"private attribute {problem.private_attribute} = {problem.redacted_value}, {where}:"
+        return (
+            f"private attribute {problem.private_attribute} = {problem.redacted_value}{stored}, "
+            f"{where}:"
+        )
     return (
         f"secret config field {problem.config_field} ({problem.reason}) = "
         f"{problem.redacted_value}, in plaintext in:"
