@@ -234,6 +234,17 @@ class RunStateWatch:
 
     def after_setup(self, live_copy: BaseModel) -> None:
         """Learn the run's state from the live copy, while it holds it."""
+        for cls in _user_classes(type(live_copy)):
+            if cls not in self._class_state_before:
+                # A class made for the run (a recording subclass of the user's class, built on
+                # first use): what it has beyond its parents' declarations came from the run.
+                self._classes.append(cls)
+                declared = {name for parent in cls.__mro__[1:] for name in vars(parent)}
+                self._class_state_before[cls] = {
+                    name: held
+                    for name, held in _class_state(cls).items()
+                    if name in declared or not _is_significant(held[0])
+                }
         needles, _names = _private_needles_and_names(live_copy)
         self._run_state.extend(needle for needle in needles if self._is_run_state(needle.value))
 
@@ -264,7 +275,16 @@ class RunStateWatch:
                     self._leak(key, hit.needle.attribute, hit.needle.value, hit.path)
                     for hit in walker.hits(root)
                 )
-        return list({(leak.private_attribute, leak.path): leak for leak in leaks}.values())
+        # One leak per place: a class attribute found both as changed and by its value once.
+        # Inside a place already reported (a client's token inside the client): nothing new.
+        by_place: dict[str, Leak] = {}
+        for leak in leaks:
+            by_place.setdefault(leak.path, leak)
+        return [
+            leak
+            for path, leak in by_place.items()
+            if not any(path.startswith((f"{other}.", f"{other}[")) for other in by_place)
+        ]
 
     def _class_changes(
         self, key: str | None, cls: type, state: dict[str, tuple[object, object]]
@@ -350,10 +370,7 @@ def _shown_path(filename: str) -> str:
 def _user_classes(cls: type) -> list[type]:
     """The user's classes in ``cls``'s MRO: not Dagster's, pydantic's or the standard library's."""
     return [
-        klass
-        for klass in cls.__mro__
-        if klass.__module__.split(".", 1)[0] not in _LIBRARY_PACKAGES
-        and not vars(klass).get("_pytest_resources_recording", False)
+        klass for klass in cls.__mro__ if klass.__module__.split(".", 1)[0] not in _LIBRARY_PACKAGES
     ]
 
 
@@ -1470,7 +1487,10 @@ class _StructureWalker:
         self._budget -= 1
         for needle in self._needles.matches(node):
             # An item of a private container that already matched as a whole adds nothing.
-            if not any(needle.attribute.startswith(f"{attribute}[") for attribute in covered):
+            if not any(
+                needle.attribute.startswith((f"{attribute}[", f"{attribute}."))
+                for attribute in covered
+            ):
                 found.append(_Hit(needle, path))
                 covered = covered | {needle.attribute}
         ancestors = ancestors | {id(node)}
