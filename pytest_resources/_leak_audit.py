@@ -200,7 +200,11 @@ def find_yielded_leaks(
     resource's config. A client or connection handed to ops is run state by design, not audited.
     """
     model = _require_model(live_copy, "find_yielded_leaks")
-    if yielded is model or not isinstance(yielded, resource_class or type(model)):
+    if (
+        yielded is model
+        or not isinstance(yielded, BaseModel)
+        or not isinstance(yielded, resource_class or type(model))
+    ):
         return []
     return _audit_private_state(
         yielded, key, when, YIELDED_VALUE, resolved_config, also=_private_needles_and_names(model)
@@ -505,8 +509,8 @@ def _secrets_in_schema_defaults(
     for name, value in os.environ.items():
         if len(value.strip()) >= MIN_TEXT_LENGTH:
             secret_variables.setdefault(value, []).append(name)
-    pending: list[tuple[str, type, int]] = [("", type(model), 0)]
-    seen: set[type] = set()
+    pending: list[tuple[str, type[BaseModel], int]] = [("", type(model), 0)]
+    seen: set[type[BaseModel]] = set()
     while pending:
         prefix, model_class, depth = pending.pop()
         if model_class in seen or depth > _MAX_NESTED_RESOURCE_DEPTH:
@@ -1122,7 +1126,7 @@ def _pickled_attributes(obj: object) -> dict[str, object]:
     getstate = getattr(type(obj), "__getstate__", None)
     if getstate is not None and getstate is not getattr(object, "__getstate__", None):
         try:
-            state = obj.__getstate__()  # type: ignore[attr-defined]
+            state = getstate(obj)
         except Exception:
             return {}
     else:

@@ -70,7 +70,8 @@ def test_opened(run_context):
             "test_a_leak_fails_the_test_with_the_value_redacted.py:22, found in:",
             "    model_dump(), model_dump(mode='json'), model_dump_json(), "
             "_convert_to_config_dictionary(): [[]'headers'[]][[]'Authorization'[]]",
-            "    run config: [[]'resources'][[]'leaky_headers'][[]'config'][[]'headers'][[]'Authorization']",
+            "    run config: [[]'resources'][[]'leaky_headers'][[]'config'][[]'headers']"
+            "[[]'Authorization']",
             "    pickle state: [[]'__dict__'][[]'headers'][[]'Authorization']",
             "    repr(), str(): [[]'Authorization': …]",
             "",
