@@ -747,12 +747,16 @@ def _private_needles_and_names(
 
 
 def _needles_for(attribute: str, detail: str, value: object) -> list[_Needle]:
-    """``value`` and its significant items (of a container, or the attributes of an object as
-    pickle sees them, one object deep), each labelled by where it sits."""
+    """``value`` and, for a container, its significant items, each labelled by where it sits.
+
+    An object's own attributes are not looked for separately: a thread's name or a client's
+    default headers would be found by coincidence. The object itself is, by identity, by
+    equality and by its text.
+    """
     found: list[_Needle] = []
     visited: set[int] = set()
 
-    def visit(label: str, item: object, depth: int, objects: int) -> None:
+    def visit(label: str, item: object, depth: int) -> None:
         if len(found) >= _MAX_NEEDLES_PER_ATTRIBUTE or depth > _MAX_DEPTH:
             return
         if not _is_significant(item) or id(item) in visited:
@@ -761,15 +765,12 @@ def _needles_for(attribute: str, detail: str, value: object) -> list[_Needle]:
         found.append(_Needle(label, item, _texts_of(item), detail))
         if isinstance(item, Mapping):
             for item_key, child in item.items():
-                visit(f"{label}[{_safe_repr(item_key)}]", child, depth + 1, objects)
+                visit(f"{label}[{_safe_repr(item_key)}]", child, depth + 1)
         elif isinstance(item, list | tuple):
             for position, child in enumerate(item):
-                visit(f"{label}[{position}]", child, depth + 1, objects)
-        elif not _is_hashable_scalar(item) and objects < 1:
-            for name, child in _pickled_attributes(item).items():
-                visit(f"{label}.{name}", child, depth + 1, objects + 1)
+                visit(f"{label}[{position}]", child, depth + 1)
 
-    visit(attribute, value, 0, 0)
+    visit(attribute, value, 0)
     return found
 
 
@@ -1366,7 +1367,11 @@ def _audit_private_state(
         all_needles = [*also[0], *all_needles]
         names = {**also[1], **names}
     needles = _NeedleIndex(
-        needle for needle in all_needles if config is None or not config.covers(needle.value)
+        needle
+        for needle in all_needles
+        # The resource's key is the run's own naming: a private copy of it is no leak.
+        if (config is None or not config.covers(needle.value))
+        and not (isinstance(needle.value, str) and needle.value == key)
     )
     if not needles and not names:
         return []
