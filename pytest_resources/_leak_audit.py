@@ -21,9 +21,9 @@ import contextlib
 import dataclasses
 import enum
 import functools
-import inspect
 import io
 import json
+import linecache
 import math
 import os
 import pathlib
@@ -355,12 +355,25 @@ def _assigns(name: str) -> re.Pattern[str]:
 
 @functools.lru_cache(maxsize=256)
 def _source_lines(klass: type) -> tuple[tuple[str, int, str], ...]:
-    try:
-        lines, first = inspect.getsourcelines(klass)
-        filename = inspect.getsourcefile(klass) or "<unknown>"
-    except (OSError, TypeError):
-        return ()
-    return tuple((filename, first + offset, line) for offset, line in enumerate(lines))
+    """The source lines of ``klass``'s own functions (hooks and helpers), read from the lines
+    their code objects span: cheap, unlike finding a class's source, which parses its module."""
+    found: list[tuple[str, int, str]] = []
+    for member in vars(klass).values():
+        function = getattr(member, "__func__", getattr(member, "fget", member))
+        # A decorated hook (@contextmanager) keeps the user's function as __wrapped__.
+        for _ in range(_MAX_NESTED_RESOURCE_DEPTH):
+            function = getattr(function, "__wrapped__", function)
+        code = getattr(function, "__code__", None)
+        if not isinstance(code, types.CodeType):
+            continue
+        lines = linecache.getlines(code.co_filename)
+        numbers = [line for _start, _end, line in code.co_lines() if line is not None]
+        last = max(numbers, default=code.co_firstlineno)
+        found.extend(
+            (code.co_filename, number, lines[number - 1])
+            for number in range(code.co_firstlineno, min(last, len(lines)) + 1)
+        )
+    return tuple(found)
 
 
 def _shown_path(filename: str) -> str:
