@@ -217,19 +217,19 @@ class RunStateWatch:
 
     Run state is what exists only because the run's hooks ran: a private value of the live copy
     that is not config, or a class attribute bound or filled during the run. After teardown none
-    of it may stay reachable from the user's instance, from a fresh instance of the class (a
-    shared mutable default) or from the class itself (``vars(cls)``); functions and methods are
-    code, not state, and are ignored.
+    of it may stay reachable from the user's instance, from what the class's default factories
+    hand every new instance (a shared mutable default), or from the class itself
+    (``vars(cls)``); functions and methods are code, not state, and are ignored. Defaults are
+    read, never built: a factory is not called (it may open something); the objects it returns
+    are found in its closure and the globals it names.
     """
 
     def __init__(self, user_instance: BaseModel, config: ResolvedConfig) -> None:
         self._user_instance = user_instance
         self._config = config
         self._classes = _user_classes(type(user_instance))
-        # Kept alive so that no id below is reused by an object the run creates.
-        self._fresh_before = _fresh_instance(type(user_instance))
         self._class_state_before = {cls: _class_state(cls) for cls in self._classes}
-        roots: list[object] = [user_instance, self._fresh_before]
+        roots: list[object] = [user_instance, *_shared_defaults(type(user_instance)).values()]
         roots.extend(
             value for state in self._class_state_before.values() for value, _ in state.values()
         )
@@ -258,13 +258,8 @@ class RunStateWatch:
     def after_teardown(self, key: str | None) -> list[Leak]:
         """Run state still reachable after teardown, one leak per place."""
         needles = _NeedleIndex(self._run_state)
-        places: list[tuple[str, object]] = [
-            ("user's instance", self._user_instance),
-            (
-                f"a fresh {type(self._user_instance).__qualname__}()",
-                _fresh_instance(type(self._user_instance)),
-            ),
-        ]
+        places: list[tuple[str, object]] = [("user's instance", self._user_instance)]
+        places.extend(_shared_defaults(type(self._user_instance)).items())
         leaks: list[Leak] = []
         for cls in self._classes:
             state = _class_state(cls)
@@ -299,12 +294,16 @@ class RunStateWatch:
             path = f"vars({cls.__qualname__})[{name!r}]"
             previous = before.get(name)
             if previous is None or previous[0] is not value:
-                if _is_significant(value) and self._is_run_state(value):
-                    yield self._leak(key, f"{cls.__qualname__}.{name}", value, path)
-                continue
-            for item_path, item in _new_items(previous[1], value):
-                if _is_significant(item) and self._is_run_state(item):
-                    yield self._leak(key, f"{cls.__qualname__}.{name}", item, path + item_path)
+                changes: Iterable[tuple[str, object]] = [("", value)]
+            else:
+                changes = _new_items(previous[1], value)
+            for item_path, item in changes:
+                # Values only (a token, an id): an object the run put on the class (a lazily
+                # made lock) is reported only when the live copy held it too, found by identity.
+                for leaf_path, leaf in _scalar_leaves(item, item_path, 0):
+                    if _is_significant(leaf) and self._is_run_state(leaf):
+                        attribute = f"{cls.__qualname__}.{name}"
+                        yield self._leak(key, attribute, leaf, path + leaf_path)
 
     def _leak(self, key: str | None, attribute: str, value: object, path: str) -> Leak:
         return Leak(
@@ -424,12 +423,39 @@ def _new_items(before: object, after: object) -> Iterator[tuple[str, object]]:
                 yield f"[{position}]", item
 
 
-def _fresh_instance(cls: type) -> object:
-    """An instance as the class makes it from its defaults alone (no config, no validation)."""
-    try:
-        return cls.model_construct()  # type: ignore[attr-defined]
-    except Exception:
-        return None
+def _scalar_leaves(value: object, path: str, depth: int) -> Iterator[tuple[str, object]]:
+    if _is_hashable_scalar(value):
+        yield path, value
+    elif depth < _MAX_OBJECT_DEPTH and isinstance(value, Mapping):
+        for item_key, item in list(value.items()):
+            yield from _scalar_leaves(item, f"{path}[{_safe_repr(item_key)}]", depth + 1)
+    elif depth < _MAX_OBJECT_DEPTH and isinstance(value, list | tuple | set | frozenset):
+        for position, item in enumerate(list(value)):
+            yield from _scalar_leaves(item, f"{path}[{position}]", depth + 1)
+
+
+def _shared_defaults(cls: type) -> dict[str, object]:
+    """What the default factories of ``cls``'s fields and private attributes can hand every new
+    instance, found without calling them: their closure cells and the globals their code names.
+    (A plain default is copied into each instance by pydantic, so it is never shared.)"""
+    defaults: dict[str, object] = {}
+    declared: dict[str, Any] = {
+        **getattr(cls, "model_fields", {}),
+        **getattr(cls, "__private_attributes__", {}),
+    }
+    for name, declaration in declared.items():
+        factory = getattr(declaration, "default_factory", None)
+        code = getattr(factory, "__code__", None)
+        if not isinstance(code, types.CodeType) or _is_internal(name):
+            continue
+        referenced = [cell.cell_contents for cell in getattr(factory, "__closure__", None) or ()]
+        global_names = getattr(factory, "__globals__", {})
+        referenced.extend(global_names[n] for n in code.co_names if n in global_names)
+        shared = [value for value in referenced if not isinstance(value, _CODE_AND_TYPES)]
+        label = f"the default of {cls.__qualname__}.{name}"
+        for position, value in enumerate(shared):
+            defaults[label if len(shared) == 1 else f"{label} ({position + 1})"] = value
+    return defaults
 
 
 def _reachable_ids(roots: Iterable[object]) -> set[int]:

@@ -8,6 +8,7 @@ Live copies come from Dagster's own machinery (``build_resources``).
 import enum
 import os
 import pathlib
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -380,13 +381,17 @@ class CachesOnTheClass(dg.ConfigurableResource):
 
 
 class KeepsConfigOnTheClass(dg.ConfigurableResource):
-    """Class-level bookkeeping of config and constants: nothing of the run stays."""
+    """Class-level bookkeeping of config and constants, and a lock made on first use: nothing
+    of the run stays."""
 
     region: str = "eu-west-1"
     BASE_URL: ClassVar[str] = "https://api.example.com/v1"
+    _lock: ClassVar[Any] = None
     _client: Any = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if type(self)._lock is None:
+            type(self)._lock = threading.Lock()
         self._client = BearerAuth(TOKEN)
         type(self).last_region = self.region
         type(self).last_url = self.BASE_URL
@@ -408,11 +413,38 @@ def test_a_shared_private_default_carries_the_session_into_the_next_instance(
     try:
         assert outlived(SharedPrivateDefault(), instance) == {
             "user's instance._session['token']",
-            "a fresh SharedPrivateDefault()._session['token']",
+            "the default of SharedPrivateDefault._session['token']",
         }
     finally:
         SHARED_SESSION.clear()
     assert outlived(OwnPrivateDefault(), instance) == set()
+
+
+FACTORY_CALLS: list[str] = []
+
+
+def make_session() -> dict[str, str]:
+    FACTORY_CALLS.append("called")
+    return {}
+
+
+class FactoryDefault(dg.ConfigurableResource):
+    _session: dict[str, str] = PrivateAttr(default_factory=make_session)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._session["token"] = TOKEN
+
+
+def test_default_factories_are_read_not_called(instance: dg.DagsterInstance) -> None:
+    resource = FactoryDefault()
+    calls_by_construction = len(FACTORY_CALLS)
+    watch = RunStateWatch(resource, ResolvedConfig.of(resource))
+    with dg.build_resources({"r": resource}, instance=instance) as built:
+        calls_by_dagster = len(FACTORY_CALLS)
+        watch.after_setup(built.r)
+    assert watch.after_teardown("r") == []
+    # Only Dagster's own copies called it: the watch never builds an instance.
+    assert len(FACTORY_CALLS) == calls_by_dagster > calls_by_construction
 
 
 def test_a_shared_public_default_carries_the_token_into_the_users_instance(

@@ -227,7 +227,8 @@ def test_cached_on_the_class(run_context):
         [
             "E*resource 'shared_default' (SharedDefault), outlived the run, seen after teardown:",
             "E*run state _session[[]'token'] = 'to…' (24 chars), stored at *.py:91, still in:",
-            "E*user's instance._session[[]'token'], a fresh SharedDefault()._session[[]'token']",
+            "E*user's instance._session[[]'token'], "
+            "the default of SharedDefault._session[[]'token']",
             "E*Keep run state on the live copy only: not on the class, not in a shared default*",
         ]
     )
