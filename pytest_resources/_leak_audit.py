@@ -1002,6 +1002,8 @@ class ResolvedConfig:
                 pending.extend((item, None, depth + 1) for item in node)
         for model_class in dict.fromkeys(classes):
             _add_declarations(model_class, texts, prose)
+        # The keys Dagster's own forms are built of belong to no one's run state.
+        texts.update(_FORM_SCAFFOLDING)
         return cls(texts, prose)
 
     def covers(self, value: object) -> bool:
@@ -1052,6 +1054,9 @@ class ResolvedConfig:
         return any(
             os.path.abspath(os.path.expanduser(text)) == path for text in self._texts if text
         )
+
+
+_FORM_SCAFFOLDING = frozenset({"resources", "config", "configured_values", "__dict__"})
 
 
 def _add_declarations(model_class: type, texts: set[str], prose: list[str]) -> None:
@@ -1107,10 +1112,14 @@ def _spellings(value: object, *, config: bool) -> set[str]:
             texts.update(_conversions_of_text(text))
         return texts
     if isinstance(value, os.PathLike):
-        try:
-            return _spellings(os.fspath(value), config=config)
-        except Exception:
-            return set()
+        # A remote path (universal_pathlib's s3://...) may refuse os.fspath; its text still is it.
+        texts = set()
+        for spell in (os.fspath, str):
+            try:
+                texts |= _spellings(spell(value), config=config)
+            except Exception:
+                continue
+        return texts
     if isinstance(value, uuid.UUID):
         return {str(value), value.hex}
     get_secret_value = getattr(value, "get_secret_value", None)

@@ -44,6 +44,19 @@ class ConfigPath(os.PathLike[str]):
         return self._text
 
 
+class RemotePath(os.PathLike[str]):
+    """A remote path that, like universal_pathlib's for s3://, has no local file system path."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    def __fspath__(self) -> str:
+        raise NotImplementedError("not a local path")
+
+    def __str__(self) -> str:
+        return self._url
+
+
 class Tagged(str):
     """A str subclass, as libraries use for identifiers."""
 
@@ -62,6 +75,7 @@ class RestatesConfig(dg.ConfigurableResource):
     """Keeps its config privately in many other types: every one of them is config."""
 
     root_dir: str = "data/warehouse"
+    remote_dir: str = "s3://bucket/warehouse"
     workspace_id: str = "6F9619FF-8B86-D011-B42D-00C04FC964FF"
     signing_secret: str = "shh-signing-secret"
     timeout_ms: str = "30000"
@@ -78,6 +92,7 @@ class RestatesConfig(dg.ConfigurableResource):
             "root": pathlib.Path(self.root_dir),
             "absolute_root": pathlib.Path(self.root_dir).resolve(),
             "own_path": ConfigPath(self.root_dir),
+            "remote_path": RemotePath(self.remote_dir),
             "workspace": uuid.UUID(self.workspace_id),
             "hmac_key": self.signing_secret.encode(),
             "timeout": int(self.timeout_ms),
@@ -273,6 +288,8 @@ def test_a_conversion_of_run_state_is_run_state(instance: dg.DagsterInstance) ->
     [
         (pathlib.Path("data/warehouse/"), True),
         (ConfigPath("data/warehouse"), True),
+        (RemotePath("s3://bucket/warehouse"), True),
+        (RemotePath("s3://bucket/elsewhere"), False),
         (Tagged("data/warehouse"), True),
         (b"shh-signing-secret", True),
         (uuid.UUID("6f9619ff-8b86-d011-b42d-00c04fc964ff"), True),
