@@ -354,7 +354,6 @@ SHARED_SESSION: dict[str, str] = {}
 
 
 class SharedPrivateDefault(dg.ConfigurableResource):
-    name: str = "service"  # dagster 1.8 warns for a class without fields
     _session: dict[str, str] = PrivateAttr(default_factory=lambda: SHARED_SESSION)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -362,7 +361,6 @@ class SharedPrivateDefault(dg.ConfigurableResource):
 
 
 class OwnPrivateDefault(dg.ConfigurableResource):
-    name: str = "service"  # dagster 1.8 warns for a class without fields
     _session: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -448,7 +446,6 @@ def make_session() -> dict[str, str]:
 
 
 class FactoryDefault(dg.ConfigurableResource):
-    name: str = "service"  # dagster 1.8 warns for a class without fields
     _session: dict[str, str] = PrivateAttr(default_factory=make_session)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:

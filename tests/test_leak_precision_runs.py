@@ -95,7 +95,6 @@ SHARED = {{}}
 
 
 class SharedDefault(dg.ConfigurableResource):
-    name: str = "service"  # dagster 1.8 warns for a class without fields
     _session: dict = PrivateAttr(default_factory=lambda: SHARED)
 
     def setup_for_execution(self, context):
@@ -103,7 +102,6 @@ class SharedDefault(dg.ConfigurableResource):
 
 
 class CachesOnClass(dg.ConfigurableResource):
-    name: str = "service"  # dagster 1.8 warns for a class without fields
     _client: Any = PrivateAttr(default=None)
 
     def setup_for_execution(self, context):
@@ -228,7 +226,7 @@ def test_cached_on_the_class(run_context):
     result.stdout.fnmatch_lines(
         [
             "E*resource 'shared_default' (SharedDefault), outlived the run, seen after teardown:",
-            "E*run state _session[[]'token'] = 'to…' (24 chars), stored at *.py:92, still in:",
+            "E*run state _session[[]'token'] = 'to…' (24 chars), stored at *.py:91, still in:",
             "E*user's instance._session[[]'token'], "
             "the default of SharedDefault._session[[]'token']",
             "E*Keep run state on the live copy only: not on the class, not in a shared default*",
@@ -237,7 +235,7 @@ def test_cached_on_the_class(run_context):
     result.stdout.fnmatch_lines(
         [
             "E*resource 'caches_on_class' (CachesOnClass), outlived the run, seen after teardown:",
-            "E*run state CachesOnClass.cached_token = 'to…' (24 chars), stored at *.py:101, "
+            "E*run state CachesOnClass.cached_token = 'to…' (24 chars), stored at *.py:99, "
             "still in:",
             "E*vars(CachesOnClass)[[]'cached_token']",
         ]
@@ -271,7 +269,7 @@ def test_exits(run_context, tmp_path):
         [
             "*_ test_forgets_to_exit _*",
             "LifecycleError: run_context.open() at "
-            "test_an_open_never_exited_fails_its_test_after_teardown_ran.py:112 was entered and "
+            "test_an_open_never_exited_fails_its_test_after_teardown_ran.py:110 was entered and "
             "never exited: the test ended with its resources still set up, and their teardown ran "
             "only then. Use it as a context manager: `with run_context.open(...) as live:`.",
         ]
