@@ -238,17 +238,6 @@ class RunStateWatch:
 
     def after_setup(self, live_copy: BaseModel) -> None:
         """Learn the run's state from the live copy, while it holds it."""
-        for cls in _user_classes(type(live_copy)):
-            if cls not in self._class_state_before:
-                # A class made for the run (a recording subclass of the user's class, built on
-                # first use): what it has beyond its parents' declarations came from the run.
-                self._classes.append(cls)
-                declared = {name for parent in cls.__mro__[1:] for name in vars(parent)}
-                self._class_state_before[cls] = {
-                    name: held
-                    for name, held in _class_state(cls).items()
-                    if name in declared or not _is_significant(held[0])
-                }
         needles, _names = _private_needles_and_names(live_copy)
         self._run_state.extend(needle for needle in needles if self._is_run_state(needle.value))
 
