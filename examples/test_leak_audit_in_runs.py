@@ -117,7 +117,7 @@ class WarehouseResource(dg.ConfigurableResource):
         self._workspace = uuid.UUID(self.workspace_id)
         self._signer = hmac.new(self.signing_secret.encode(), digestmod="sha256")
         self._timeout = int(self.timeout_ms)
-        os.environ.pop("SIGNING_SECRET", None)  # hardening: the secret was read once, before
+        os.environ.pop("SIGNING_SECRET", None)  # hardening: it was read, once, before
 
 
 def test_config_kept_privately_is_no_leak(
@@ -144,10 +144,10 @@ class CachingClientResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._api_token = fetch_token(self.username)
-        type(self).tokens[self.username] = self._api_token  # outlives the run, on the class
+        type(self).tokens[self.username] = self._api_token  # outlives the run
 
 
-@pytest.mark.xfail(raises=PrivateStateLeak, strict=True, reason="the token stays on the class")
+@pytest.mark.xfail(raises=PrivateStateLeak, strict=True, reason="kept on the class")
 def test_run_state_must_not_outlive_the_run(run_context: RunContext) -> None:
     try:
         with run_context.open(CachingClientResource(username="alice")):

@@ -261,13 +261,25 @@ def test_teardown_ran():
 def test_exits(run_context, tmp_path):
     with run_context.open(Teardown(marker=str(tmp_path / "marker"))):
         pass
+
+
+@pytest.fixture
+def opened_by_a_fixture(run_context, tmp_path):
+    # Exited by the fixture's own teardown, after the test body: not forgotten.
+    with run_context.open(Teardown(marker=str(tmp_path / "marker"))) as live:
+        yield live
+
+
+def test_uses_a_fixture_that_exits(opened_by_a_fixture):
+    assert opened_by_a_fixture.marker
 """
     )
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=2, failed=1)
+    # Reported when the test ends, after its fixtures' teardowns: the test body itself passed.
+    result.assert_outcomes(passed=4, errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*_ test_forgets_to_exit _*",
+            "*_ ERROR at teardown of test_forgets_to_exit _*",
             "LifecycleError: run_context.open() at "
             "test_an_open_never_exited_fails_its_test_after_teardown_ran.py:110 was entered and "
             "never exited: the test ended with its resources still set up, and their teardown ran "
