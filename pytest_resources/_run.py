@@ -484,6 +484,9 @@ class OpenResources:
                     self._audit(key, live_copy, "after teardown")
             for key, watch in self._watches.items():
                 self._leaks.extend(watch.after_teardown(key))
+        # What the run held (its private values, as run state to look for) goes with the run.
+        self._watches.clear()
+        self._config.clear()
         left_open = (
             self._release.finish(
                 {key: r.resource_class for key, r in self.recording.resources.items()}
