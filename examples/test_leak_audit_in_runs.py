@@ -5,7 +5,12 @@ pickles, repr)."""
 from __future__ import annotations
 
 import hashlib
+import hmac
+import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
 
 import dagster as dg
 import pytest
@@ -93,6 +98,65 @@ def test_every_open_is_audited(run_context: RunContext) -> None:
 
 
 # --8<-- [end:in-runs]
+
+
+# --8<-- [start:config-kept]
+class WarehouseResource(dg.ConfigurableResource):
+    base_dir: str
+    workspace_id: str
+    signing_secret: str
+    timeout_ms: str = "30000"
+    _base_path: Path | None = PrivateAttr(default=None)
+    _workspace: uuid.UUID | None = PrivateAttr(default=None)
+    _signer: Any = PrivateAttr(default=None)
+    _timeout: int = PrivateAttr(default=0)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Config restated in other types is config, wherever it is kept: no leak.
+        self._base_path = Path(self.base_dir)
+        self._workspace = uuid.UUID(self.workspace_id)
+        self._signer = hmac.new(self.signing_secret.encode(), digestmod="sha256")
+        self._timeout = int(self.timeout_ms)
+        os.environ.pop("SIGNING_SECRET", None)  # hardening: it was read, once, before
+
+
+def test_config_kept_privately_is_no_leak(
+    run_context: RunContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGNING_SECRET", "a signing secret")
+    resource = WarehouseResource(
+        base_dir="/data/warehouse",
+        workspace_id="6f9619ff-8b86-d011-b42d-00c04fc964ff",
+        signing_secret=dg.EnvVar("SIGNING_SECRET"),
+    )
+    with run_context.open(resource) as warehouse:
+        assert warehouse._base_path == Path("/data/warehouse")
+
+
+# --8<-- [end:config-kept]
+
+
+# --8<-- [start:outlived]
+class CachingClientResource(dg.ConfigurableResource):
+    username: str
+    _api_token: str = PrivateAttr(default="")
+    tokens: ClassVar[dict[str, str]] = {}
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._api_token = fetch_token(self.username)
+        type(self).tokens[self.username] = self._api_token  # outlives the run
+
+
+@pytest.mark.xfail(raises=PrivateStateLeak, strict=True, reason="kept on the class")
+def test_run_state_must_not_outlive_the_run(run_context: RunContext) -> None:
+    try:
+        with run_context.open(CachingClientResource(username="alice")):
+            pass
+    finally:
+        CachingClientResource.tokens.clear()
+
+
+# --8<-- [end:outlived]
 
 
 # --8<-- [start:opt-out]

@@ -17,14 +17,20 @@ Dagster is imported lazily so that importing this module stays cheap for the plu
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import functools
 import io
 import json
+import linecache
 import math
+import os
+import pathlib
 import pickle
 import re
+import types
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,10 +44,13 @@ __all__ = [
     "MIN_OBJECT_TEXT_LENGTH",
     "MIN_TEXT_LENGTH",
     "Leak",
+    "ResolvedConfig",
+    "RunStateWatch",
     "SecretExposure",
     "assert_no_private_leaks",
     "find_private_leaks",
     "find_secret_exposures",
+    "find_yielded_leaks",
     "format_leak_report",
     "redact",
 ]
@@ -58,6 +67,9 @@ MIN_OBJECT_TEXT_LENGTH = 16
 _MAX_DEPTH = 32
 _MAX_NEEDLES_PER_ATTRIBUTE = 1000
 _MAX_NESTED_RESOURCE_DEPTH = 5
+_MAX_WALKED_NODES = 20_000
+# How deep the audit looks inside arbitrary objects (a client, an auth helper), as pickle would.
+_MAX_OBJECT_DEPTH = 4
 
 # Characters that continue a token: a value found next to one of these is part of a longer token
 # ("abc123" inside "sk-abc123"), so it does not count as the value itself.
@@ -72,6 +84,8 @@ _KEY_BEFORE_VALUE = re.compile(
 LIVE_COPY = "live copy"
 USER_INSTANCE = "user's instance"
 RESOURCE = "resource"
+YIELDED_VALUE = "value yielded to ops"
+OUTLIVED = "outlived the run"
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,8 @@ class Leak:
     path: str
     when: str | None
     redacted_value: str
+    # The line of the user's class that stored the value, when its source tells.
+    stored_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,26 @@ class SecretExposure:
     path: str
     when: str | None
     redacted_value: str
+    hint: str = ""
+
+
+_REPR_HINT = "Leave secrets out of repr() and str(): declare the field with Field(repr=False)."
+_MARKED_SECRET_HINT = (
+    "dagster__is_secret only masks a field in the UI: the repository snapshot keeps the "
+    "plaintext. Set the field with EnvVar('NAME') so the snapshot holds only the variable's name."
+)
+_SCHEMA_DEFAULT_HINT = (
+    "A default computed at import (EnvVar('NAME').get_value(), os.environ[...]) puts the secret "
+    "in the config schema and every snapshot: declare the field without a default and set it "
+    "with EnvVar('NAME') where the resource is configured."
+)
+SCHEMA_DEFAULT = "config schema default"
+# Environment variable and field names that hold a secret: a schema default equal to the value
+# of such a variable was read from the environment at import.
+_SECRET_NAME = re.compile(
+    r"token|secret|passw|pwd|api_?key|access_?key|private_?key|credential|auth|cert|session",
+    re.IGNORECASE,
+)
 
 
 def find_private_leaks(
@@ -119,29 +155,323 @@ def find_private_leaks(
     when: str | None = None,
     user_instance: object | None = None,
     audit_user_instance: bool = True,
+    resolved_config: ResolvedConfig | None = None,
 ) -> list[Leak]:
-    """Every place where ``resource``'s private state shows in a serialized form of its config.
+    """Every place where ``resource``'s run state shows in a serialized form of its config.
 
     ``resource`` is typically the live copy Dagster set up for a run. When the user's own instance
     is given it is audited too (unless ``audit_user_instance=False``: a run never changes it, so
-    once per run is enough), and the values it was configured with are not private: a private
-    attribute that caches a config value (``self._url = self.url``) is no leak.
-    Raises ``TypeError`` for an object that is not a pydantic model: it has no private attributes.
+    once per run is enough). Run state is every private value that is not config: what
+    ``resolved_config`` covers (by default :meth:`ResolvedConfig.of` the user's instance, its
+    ``EnvVar``s as the live copy resolved them) is no leak wherever it is kept. Without either,
+    the audit cannot tell config from run state and counts every private value.
+    Raises ``TypeError`` for an object that is not a pydantic model.
     """
     model = _require_model(resource, "find_private_leaks")
+    config = resolved_config
     if user_instance is None or user_instance is resource:
-        configured = None
         audits = [(RESOURCE, model)]
     else:
         user_model = _require_model(user_instance, "find_private_leaks")
-        configured = _ConfiguredValues.of(user_model)
+        if config is None:
+            config = ResolvedConfig.of(user_model, live_copy=model)
         audits = [(LIVE_COPY, model)]
         if audit_user_instance:
             audits.append((USER_INSTANCE, user_model))
     leaks: list[Leak] = []
     for audited, audited_model in audits:
-        leaks.extend(_audit_private_state(audited_model, key, when, audited, configured))
+        leaks.extend(_audit_private_state(audited_model, key, when, audited, config))
     return leaks
+
+
+def find_yielded_leaks(
+    live_copy: object,
+    yielded: object,
+    *,
+    key: str | None = None,
+    when: str | None = None,
+    resource_class: type | None = None,
+    resolved_config: ResolvedConfig | None = None,
+) -> list[Leak]:
+    """The live copy's run state in what ``yield_for_execution`` handed to ops.
+
+    Audited when ``yielded`` is another instance of the resource's class (``resource_class``,
+    by default the live copy's), such as a ``model_copy``: ops log and serialize it as the
+    resource's config. A client or connection handed to ops is run state by design, not audited.
+    """
+    model = _require_model(live_copy, "find_yielded_leaks")
+    if (
+        yielded is model
+        or not isinstance(yielded, BaseModel)
+        or not isinstance(yielded, resource_class or type(model))
+    ):
+        return []
+    return _audit_private_state(
+        yielded, key, when, YIELDED_VALUE, resolved_config, also=_private_needles_and_names(model)
+    )
+
+
+class RunStateWatch:
+    """Tells run state that outlives its run: started before the run, fed after setup, asked
+    after teardown.
+
+    Run state is what exists only because the run's hooks ran: a private value of the live copy
+    that is not config, or a class attribute bound or filled during the run. After teardown none
+    of it may stay reachable from the user's instance, from what the class's default factories
+    hand every new instance (a shared mutable default), or from the class itself
+    (``vars(cls)``); functions and methods are code, not state, and are ignored. Defaults are
+    read, never built: a factory is not called (it may open something); the objects it returns
+    are found in its closure and the globals it names.
+    """
+
+    def __init__(self, user_instance: BaseModel, config: ResolvedConfig) -> None:
+        self._user_instance = user_instance
+        self._config = config
+        self._classes = _user_classes(type(user_instance))
+        self._class_state_before = {cls: _class_state(cls) for cls in self._classes}
+        roots: list[object] = [user_instance, *_shared_defaults(type(user_instance)).values()]
+        roots.extend(
+            value for state in self._class_state_before.values() for value, _ in state.values()
+        )
+        self._existing = _reachable_ids(roots)
+        self._run_state: list[_Needle] = []
+
+    def after_setup(self, live_copy: BaseModel) -> None:
+        """Learn the run's state from the live copy, while it holds it."""
+        needles, _names = _private_needles_and_names(live_copy)
+        self._run_state.extend(needle for needle in needles if self._is_run_state(needle.value))
+
+    def _is_run_state(self, value: object) -> bool:
+        return id(value) not in self._existing and not self._config.covers(value)
+
+    def after_teardown(self, key: str | None) -> list[Leak]:
+        """Run state still reachable after teardown, one leak per place."""
+        needles = _NeedleIndex(self._run_state)
+        places: list[tuple[str, object]] = [("user's instance", self._user_instance)]
+        places.extend(_shared_defaults(type(self._user_instance)).items())
+        leaks: list[Leak] = []
+        for cls in self._classes:
+            state = _class_state(cls)
+            places.append(
+                (f"vars({cls.__qualname__})", {name: value for name, (value, _) in state.items()})
+            )
+            leaks.extend(self._class_changes(key, cls, state))
+        if needles:
+            for where, root in places:
+                walker = _StructureWalker(where, needles, {}, include_private=True)
+                leaks.extend(
+                    self._leak(key, hit.needle.attribute, hit.needle.value, hit.path)
+                    for hit in walker.hits(root)
+                )
+        # One leak per place: a class attribute found both as changed and by its value once.
+        # Inside a place already reported (a client's token inside the client): nothing new.
+        by_place: dict[str, Leak] = {}
+        for leak in leaks:
+            by_place.setdefault(leak.path, leak)
+        return [
+            leak
+            for path, leak in by_place.items()
+            if not any(path.startswith((f"{other}.", f"{other}[")) for other in by_place)
+        ]
+
+    def _class_changes(
+        self, key: str | None, cls: type, state: dict[str, tuple[object, object]]
+    ) -> Iterator[Leak]:
+        """Class attributes bound, rebound or filled during the run with run state."""
+        before = self._class_state_before.get(cls, {})
+        for name, (value, _copy) in state.items():
+            path = f"vars({cls.__qualname__})[{name!r}]"
+            previous = before.get(name)
+            if previous is None or previous[0] is not value:
+                changes: Iterable[tuple[str, object]] = [("", value)]
+            else:
+                changes = _new_items(previous[1], value)
+            for item_path, item in changes:
+                # Values only (a token, an id): an object the run put on the class (a lazily
+                # made lock) is reported only when the live copy held it too, found by identity.
+                for leaf_path, leaf in _scalar_leaves(item, item_path, 0):
+                    if _is_significant(leaf) and self._is_run_state(leaf):
+                        attribute = f"{cls.__qualname__}.{name}"
+                        yield self._leak(key, attribute, leaf, path + leaf_path)
+
+    def _leak(self, key: str | None, attribute: str, value: object, path: str) -> Leak:
+        return Leak(
+            stored_at=_storing_line(type(self._user_instance), attribute),
+            resource_key=key,
+            resource_class=type(self._user_instance).__qualname__,
+            audited=OUTLIVED,
+            private_attribute=attribute,
+            matched="value",
+            form=OUTLIVED,
+            path=path,
+            when="after teardown",
+            redacted_value=redact(value),
+        )
+
+
+_LIBRARY_PACKAGES = frozenset({"dagster", "pydantic", "builtins", "typing", "abc"})
+
+
+def _storing_line(resource_class: type, attribute: str, fields: Iterable[str] = ()) -> str | None:
+    """The line of the user's class that stored ``attribute``'s value where it was found: one
+    that names both it and a field it landed in (``self.headers[...] = self._token``), else the
+    one that assigns it (``self._session = ...``, ``self._session['token'] = ...``), if the
+    class's source shows one."""
+    name = re.split(r"[\[(]", attribute, maxsplit=1)[0].rsplit(".", 1)[-1]
+    if not name.isidentifier():
+        return None
+    lines = [line for klass in _user_classes(resource_class) for line in _source_lines(klass)]
+    field_mentions = [re.compile(rf"""(?:\.|['"]){re.escape(field)}\b""") for field in fields]
+    for filename, lineno, line in lines:
+        if re.search(rf"\b{re.escape(name)}\b", line) and any(
+            mention.search(line) for mention in field_mentions
+        ):
+            return f"{_shown_path(filename)}:{lineno}"
+    for filename, lineno, line in lines:
+        if _assigns(name).search(line):
+            return f"{_shown_path(filename)}:{lineno}"
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _assigns(name: str) -> re.Pattern[str]:
+    quoted = rf"""['"]{re.escape(name)}['"]"""
+    return re.compile(
+        rf"\.{re.escape(name)}\s*(?:\[[^\]]*\]\s*)*=(?!=)|setattr\([^,]+,\s*{quoted}\s*,"
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _source_lines(klass: type) -> tuple[tuple[str, int, str], ...]:
+    """The source lines of ``klass``'s own functions (hooks and helpers), read from the lines
+    their code objects span: cheap, unlike finding a class's source, which parses its module."""
+    found: list[tuple[str, int, str]] = []
+    for member in vars(klass).values():
+        function = getattr(member, "__func__", getattr(member, "fget", member))
+        # A decorated hook (@contextmanager) keeps the user's function as __wrapped__.
+        for _ in range(_MAX_NESTED_RESOURCE_DEPTH):
+            function = getattr(function, "__wrapped__", function)
+        code = getattr(function, "__code__", None)
+        if not isinstance(code, types.CodeType):
+            continue
+        lines = linecache.getlines(code.co_filename)
+        numbers = [line for _start, _end, line in code.co_lines() if line is not None]
+        last = max(numbers, default=code.co_firstlineno)
+        found.extend(
+            (code.co_filename, number, lines[number - 1])
+            for number in range(code.co_firstlineno, min(last, len(lines)) + 1)
+        )
+    return tuple(found)
+
+
+def _shown_path(filename: str) -> str:
+    try:
+        shown = os.path.relpath(filename)
+    except ValueError:  # another drive on Windows
+        return filename
+    return filename if shown.startswith("..") else shown
+
+
+def _user_classes(cls: type) -> list[type]:
+    """The user's classes in ``cls``'s MRO: not Dagster's, pydantic's or the standard library's."""
+    return [
+        klass for klass in cls.__mro__ if klass.__module__.split(".", 1)[0] not in _LIBRARY_PACKAGES
+    ]
+
+
+def _class_state(cls: type) -> dict[str, tuple[object, object]]:
+    """A class's data attributes, each with a shallow copy of its content when a container."""
+    state: dict[str, tuple[object, object]] = {}
+    for name, value in list(vars(cls).items()):
+        if name.startswith("__") or _is_internal(name) or callable(value):
+            continue
+        if isinstance(value, staticmethod | classmethod | property | functools.cached_property):
+            continue
+        state[name] = (value, _shallow_copy(value))
+    return state
+
+
+def _shallow_copy(value: object) -> object:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return list(value)
+    return None
+
+
+def _new_items(before: object, after: object) -> Iterator[tuple[str, object]]:
+    """Items added to (or replaced in) a class-level container since ``before`` was copied."""
+    if isinstance(before, dict) and isinstance(after, Mapping):
+        for item_key, item in list(after.items()):
+            if item_key not in before or before[item_key] is not item:
+                yield f"[{_safe_repr(item_key)}]", item
+    elif isinstance(before, list) and isinstance(after, list | tuple | set | frozenset):
+        existing = {id(item) for item in before}
+        for position, item in enumerate(list(after)):
+            if id(item) not in existing:
+                yield f"[{position}]", item
+
+
+def _scalar_leaves(value: object, path: str, depth: int) -> Iterator[tuple[str, object]]:
+    if _is_hashable_scalar(value):
+        yield path, value
+    elif depth < _MAX_OBJECT_DEPTH and isinstance(value, Mapping):
+        for item_key, item in list(value.items()):
+            yield from _scalar_leaves(item, f"{path}[{_safe_repr(item_key)}]", depth + 1)
+    elif depth < _MAX_OBJECT_DEPTH and isinstance(value, list | tuple | set | frozenset):
+        for position, item in enumerate(list(value)):
+            yield from _scalar_leaves(item, f"{path}[{position}]", depth + 1)
+
+
+def _shared_defaults(cls: type) -> dict[str, object]:
+    """What the default factories of ``cls``'s fields and private attributes can hand every new
+    instance, found without calling them: their closure cells and the globals their code names.
+    (A plain default is copied into each instance by pydantic, so it is never shared.)"""
+    defaults: dict[str, object] = {}
+    declared: dict[str, Any] = {
+        **getattr(cls, "model_fields", {}),
+        **getattr(cls, "__private_attributes__", {}),
+    }
+    for name, declaration in declared.items():
+        factory = getattr(declaration, "default_factory", None)
+        code = getattr(factory, "__code__", None)
+        if not isinstance(code, types.CodeType) or _is_internal(name):
+            continue
+        referenced = [cell.cell_contents for cell in getattr(factory, "__closure__", None) or ()]
+        global_names = getattr(factory, "__globals__", {})
+        referenced.extend(global_names[n] for n in code.co_names if n in global_names)
+        shared = [value for value in referenced if not isinstance(value, _CODE_AND_TYPES)]
+        label = f"the default of {cls.__qualname__}.{name}"
+        for position, value in enumerate(shared):
+            defaults[label if len(shared) == 1 else f"{label} ({position + 1})"] = value
+    return defaults
+
+
+def _reachable_ids(roots: Iterable[object]) -> set[int]:
+    """Ids of what ``roots`` reach (models' private state and objects' state included), bounded."""
+    seen: set[int] = set()
+    pending: list[tuple[object, int]] = [(root, 0) for root in roots]
+    while pending and len(seen) < _MAX_WALKED_NODES:
+        node, depth = pending.pop()
+        if id(node) in seen or depth > _MAX_DEPTH:
+            continue
+        seen.add(id(node))
+        if _is_hashable_scalar(node) or node is None:
+            continue
+        if isinstance(node, BaseModel):
+            children: Iterable[object] = [
+                value for _, value in (*_public_fields(node), *_private_state(node))
+            ]
+        elif isinstance(node, Mapping):
+            children = [*node.keys(), *node.values()]
+        elif isinstance(node, list | tuple | set | frozenset):
+            children = node
+        elif depth < _MAX_OBJECT_DEPTH:
+            children = _pickled_attributes(node).values()
+        else:
+            children = ()
+        pending.extend((child, depth + 1) for child in children)
+    return seen
 
 
 def find_secret_exposures(
@@ -162,9 +492,10 @@ def find_secret_exposures(
     user_model = (
         None if user_instance is None else _require_model(user_instance, "find_secret_exposures")
     )
+    exposures = list(_secrets_in_schema_defaults(user_model or model, key, when))
     secrets = list(_secret_fields(model, user_model, prefix=""))
     if not secrets:
-        return []
+        return exposures
     needles = _NeedleIndex(
         needle
         for config_field, reason, plaintext in secrets
@@ -175,7 +506,6 @@ def find_secret_exposures(
         if user_model is None
         else [(LIVE_COPY, model, False), (USER_INSTANCE, user_model, True)]
     )
-    exposures: list[SecretExposure] = []
     for audited, audited_model, shows_in_snapshot in audits:
         forms = [form for form in _FORMS if form.is_text]
         if shows_in_snapshot and _is_dagster_resource(audited_model):
@@ -192,9 +522,52 @@ def find_secret_exposures(
                     path=hit.path,
                     when=when,
                     redacted_value=redact(hit.needle.value),
+                    hint=_REPR_HINT if form.is_text else _MARKED_SECRET_HINT,
                 )
             )
     return exposures
+
+
+def _secrets_in_schema_defaults(
+    model: BaseModel, key: str | None, when: str | None
+) -> Iterator[SecretExposure]:
+    """Field defaults that are the value of a secret-looking environment variable: a secret read
+    at import and baked into the config schema (which every snapshot carries)."""
+    secret_variables: dict[str, list[str]] = {}
+    for name, value in os.environ.items():
+        if len(value.strip()) >= MIN_TEXT_LENGTH:
+            secret_variables.setdefault(value, []).append(name)
+    pending: list[tuple[str, type[BaseModel], int]] = [("", type(model), 0)]
+    seen: set[type[BaseModel]] = set()
+    while pending:
+        prefix, model_class, depth = pending.pop()
+        if model_class in seen or depth > _MAX_NESTED_RESOURCE_DEPTH:
+            continue
+        seen.add(model_class)
+        for name, info in model_class.model_fields.items():
+            default = info.default
+            if isinstance(default, str) and not _is_env_var(default):
+                variables = secret_variables.get(str.__str__(default), [])
+                looks_secret = _SECRET_NAME.search(name) or _is_marked_secret(model_class, name)
+                named_secret = [
+                    var for var in variables if looks_secret or _SECRET_NAME.search(var)
+                ]
+                if named_secret:
+                    yield SecretExposure(
+                        resource_key=key,
+                        resource_class=model_class.__qualname__,
+                        audited="the class",
+                        config_field=f"{prefix}{name}",
+                        reason=f"its default is the value of ${named_secret[0]}",
+                        form=SCHEMA_DEFAULT,
+                        path=f"{SCHEMA_DEFAULT}['{prefix}{name}']",
+                        when=when,
+                        redacted_value=redact(default),
+                        hint=_SCHEMA_DEFAULT_HINT,
+                    )
+            annotation = info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                pending.append((f"{prefix}{name}.", annotation, depth + 1))
 
 
 def assert_no_private_leaks(
@@ -223,14 +596,22 @@ def assert_no_private_leaks(
 
 
 def format_leak_report(problems: Sequence[Leak | SecretExposure]) -> str:
-    """A failure message listing ``problems`` grouped by resource and attribute, values redacted."""
-    groups: dict[tuple[str, str], list[str]] = {}
+    """A short failure message: one entry per leak (per resource, audited object and attribute),
+    listing the moments it was seen and the forms it appeared in, values redacted."""
+    entries: dict[tuple[str, str], tuple[list[str], dict[str, list[str]]]] = {}
     for problem in problems:
-        groups.setdefault((_resource_heading(problem), _finding_heading(problem)), []).append(
-            problem.path
+        whens, places = entries.setdefault(
+            (_resource_heading(problem), _finding_heading(problem)), ([], {})
         )
-    leak_count = sum(isinstance(problem, Leak) for problem in problems)
-    exposure_count = len(problems) - leak_count
+        if problem.when is not None and problem.when not in whens:
+            whens.append(problem.when)
+        form, place = _split_path(problem)
+        forms = places.setdefault(place, [])
+        if form not in forms:
+            forms.append(form)
+    kinds = [isinstance(problem, Leak) for problem in problems]
+    leak_count = sum(1 for heading in entries if not heading[1].startswith("secret config field"))
+    exposure_count = len(entries) - leak_count
     summary = [
         f"{count} {noun}{'s' if count != 1 else ''}"
         for count, noun in (
@@ -241,24 +622,55 @@ def format_leak_report(problems: Sequence[Leak | SecretExposure]) -> str:
     ]
     lines = [f"{' and '.join(summary)} in serialized config:"]
     previous_resource = None
-    for (resource_heading, finding_heading), paths in groups.items():
-        if resource_heading != previous_resource:
-            lines += ["", resource_heading]
-            previous_resource = resource_heading
+    for (resource_heading, finding_heading), (whens, places) in entries.items():
+        heading = resource_heading
+        if whens:
+            heading += f", seen {' and '.join(whens)}"
+        if heading != previous_resource:
+            lines += ["", f"{heading}:"]
+            previous_resource = heading
         lines.append(f"  {finding_heading}")
-        lines.extend(f"    {path}" for path in dict.fromkeys(paths))
-    if leak_count:
-        lines += [
-            "",
-            "Keep run state in PrivateAttr attributes only: do not copy it into config fields, "
-            "computed fields, __repr__ or a model_serializer.",
-        ]
-    if exposure_count:
-        lines += [
-            "",
-            "Set secrets from EnvVar and leave them out of repr() (Field(repr=False)).",
-        ]
+        lines.extend(
+            f"    {', '.join(forms)}{': ' + place if place else ''}"
+            for place, forms in places.items()
+        )
+    hints = [
+        hint
+        for hint in dict.fromkeys(
+            problem.hint if isinstance(problem, SecretExposure) else _leak_hint(problem)
+            for problem in problems
+        )
+        if hint
+    ]
+    if any(kinds) or hints:
+        lines.append("")
+        lines.extend(hints)
     return "\n".join(lines)
+
+
+def _split_path(problem: Leak | SecretExposure) -> tuple[str, str]:
+    """(form, where in it): ``model_dump()['a']`` -> ``("model_dump()", "['a']")``."""
+    if problem.path.startswith(problem.form) and problem.form != OUTLIVED:
+        return problem.form, problem.path[len(problem.form) :]
+    return problem.path, ""
+
+
+def _leak_hint(leak: Leak) -> str:
+    if leak.audited == OUTLIVED:
+        return (
+            "Keep run state on the live copy only: not on the class, not in a shared default "
+            "(PrivateAttr(default_factory=...) must build a new object), and release it in "
+            "teardown."
+        )
+    if leak.audited == YIELDED_VALUE:
+        return (
+            "Yield a client or the resource itself, not a copy of the resource with run state "
+            "in its config fields."
+        )
+    return (
+        "Keep run state in PrivateAttr attributes only: do not copy it into config fields, "
+        "computed fields, __repr__ or a model_serializer."
+    )
 
 
 def redact(value: object) -> str:
@@ -363,14 +775,21 @@ def _private_needles_and_names(
 
 
 def _needles_for(attribute: str, detail: str, value: object) -> list[_Needle]:
-    """``value`` and, for a container, its significant items, each labelled by where it sits."""
+    """``value`` and, for a container, its significant items, each labelled by where it sits.
+
+    An object's own attributes are not looked for separately: a thread's name or a client's
+    default headers would be found by coincidence. The object itself is, by identity, by
+    equality and by its text.
+    """
     found: list[_Needle] = []
+    visited: set[int] = set()
 
     def visit(label: str, item: object, depth: int) -> None:
         if len(found) >= _MAX_NEEDLES_PER_ATTRIBUTE or depth > _MAX_DEPTH:
             return
-        if not _is_significant(item):
+        if not _is_significant(item) or id(item) in visited:
             return
+        visited.add(id(item))
         found.append(_Needle(label, item, _texts_of(item), detail))
         if isinstance(item, Mapping):
             for item_key, child in item.items():
@@ -385,8 +804,9 @@ def _needles_for(attribute: str, detail: str, value: object) -> list[_Needle]:
 
 def _is_significant(value: object) -> bool:
     """Whether ``value`` is specific enough that finding it elsewhere is no coincidence."""
-    if value is None or isinstance(value, bool | BaseModel):
-        # A model's content is its own public config (a private reference to a nested resource).
+    if value is None or isinstance(value, (bool, BaseModel, *_CODE_AND_TYPES)):
+        # A model's content is its own public config (a private reference to a nested resource);
+        # classes, modules and functions are code, not state.
         return False
     if isinstance(value, enum.Enum):
         return _is_significant(value.value)
@@ -399,6 +819,16 @@ def _is_significant(value: object) -> bool:
     if isinstance(value, list | tuple | set | frozenset):
         return any(_is_significant(item) for item in value)
     return True
+
+
+_CODE_AND_TYPES = (
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    functools.partial,
+)
 
 
 def _texts_of(value: object) -> tuple[str, ...]:
@@ -491,47 +921,272 @@ def _safe_equal(left: object, right: object) -> bool:
         return False
 
 
-class _ConfiguredValues:
-    """The values a user's instance was configured with: caching one privately is no leak."""
+class ResolvedConfig:
+    """A resource's resolved config: what caching, converting or restating privately is no leak.
 
-    def __init__(self, scalars: set[object], containers: list[object]) -> None:
-        self._scalars = scalars
-        self._containers = containers
+    It is what Dagster resolved when the run started (the user's instance's public values, with
+    each ``EnvVar`` read once, before setup), plus the keys of its mappings, plus what the
+    classes declare (field names, defaults, descriptions, the class name). A value equal to one
+    of these or to a plain conversion of one (its ``str``/``bytes``/``Path``/``UUID``/number/enum
+    form, any ``os.PathLike``, a ``str`` subclass, an object whose text is the value) is config,
+    wherever it is kept. Build it with :meth:`of` before setup runs: setup may change the
+    environment an ``EnvVar`` reads (scrub a secret, write a token).
+    """
+
+    def __init__(self, texts: set[str], prose: list[str]) -> None:
+        self._texts = texts
+        # Longer config strings and descriptions: a private value found inside one as a whole
+        # word is config too (a token parsed out of a configured header, a documented fallback).
+        self._prose = prose
 
     @classmethod
-    def of(cls, model: BaseModel) -> _ConfiguredValues:
-        scalars: set[object] = set()
-        containers: list[object] = []
-        pending: list[tuple[object, int]] = [(dict(_public_fields(model)), 0)]
+    def of(
+        cls,
+        resource: object,
+        *,
+        resource_config: object = None,
+        live_copy: BaseModel | None = None,
+    ) -> ResolvedConfig:
+        """The resolved config of ``resource`` (a resource, or a ``configure_at_launch()``
+        partial with its ``resource_config``). ``EnvVar``s are read now, unless ``live_copy`` (the
+        copy Dagster resolved for the run) holds their values."""
+        texts: set[str] = set()
+        prose: list[str] = []
+        classes: list[type] = []
+        pending: list[tuple[object, object, int]] = [
+            (resource, live_copy, 0),
+            (resource_config, None, 0),
+        ]
+        visited: set[int] = set()
         while pending:
-            node, depth = pending.pop()
-            if depth > _MAX_DEPTH:
+            node, resolved, depth = pending.pop()
+            if depth > _MAX_DEPTH or id(node) in visited:
                 continue
             if _is_env_var(node):
-                scalars.add(_env_var_value(node))
-            elif _is_hashable_scalar(node):
-                scalars.add(node)
-            elif isinstance(node, BaseModel):
-                pending.append((dict(_public_fields(node)), depth + 1))
-            elif isinstance(node, Mapping | list | tuple | set | frozenset):
-                containers.append(node)
-                items = node.values() if isinstance(node, Mapping) else node
-                pending.extend((item, depth + 1) for item in items)
-        return cls(scalars, containers)
+                texts.add(_env_var_name(node))
+                node = resolved if _is_hashable_scalar(resolved) else _env_var_value(node)
+            if isinstance(node, str) and len(node) > MIN_TEXT_LENGTH:
+                prose.append(node)
+            if _is_hashable_scalar(node) or isinstance(node, os.PathLike):
+                texts.update(_spellings(node, config=True))
+                continue
+            visited.add(id(node))
+            if isinstance(node, BaseModel):
+                classes.append(type(node))
+                resolved_fields = (
+                    dict(_public_fields(resolved)) if isinstance(resolved, BaseModel) else {}
+                )
+                pending.extend(
+                    (value, resolved_fields.get(name), depth + 1)
+                    for name, value in _public_fields(node)
+                )
+            elif type(node).__name__ == "PartialResource" and hasattr(node, "resource_cls"):
+                classes.append(node.resource_cls)
+                pending.append((getattr(node, "data", None), None, depth + 1))
+            elif isinstance(node, Mapping):
+                for item_key, item in node.items():
+                    pending.append((item_key, None, depth + 1))
+                    pending.append((item, None, depth + 1))
+            elif isinstance(node, list | tuple | set | frozenset):
+                pending.extend((item, None, depth + 1) for item in node)
+        for model_class in dict.fromkeys(classes):
+            _add_declarations(model_class, texts, prose)
+        # The keys Dagster's own forms are built of belong to no one's run state.
+        texts.update(_FORM_SCAFFOLDING)
+        return cls(texts, prose)
 
     def covers(self, value: object) -> bool:
-        if isinstance(value, str):
-            # Also a part of a config value, such as a token parsed out of a configured header.
-            return value in self._scalars or any(
-                isinstance(scalar, str) and _contains_token(scalar, value)
-                for scalar in self._scalars
+        """Whether ``value`` is config: resolved config or a plain conversion of it."""
+        return self._covers(value, 0)
+
+    def _covers(self, value: object, depth: int) -> bool:
+        if not _is_significant(value):
+            return True
+        if depth > _MAX_OBJECT_DEPTH:
+            return False
+        if isinstance(value, Mapping):
+            return all(
+                self._covers(item_key, depth + 1) and self._covers(item, depth + 1)
+                for item_key, item in value.items()
             )
-        if _is_hashable_scalar(value):
-            return value in self._scalars
-        return any(
-            type(container) is type(value) and _safe_equal(container, value)
-            for container in self._containers
+        if isinstance(value, list | tuple | set | frozenset):
+            return all(self._covers(item, depth + 1) for item in value)
+        spellings = _spellings(value, config=False)
+        if any(spelling in self._texts for spelling in spellings):
+            return True
+        if any(
+            len(spelling) >= MIN_TEXT_LENGTH and _contains_word(text, spelling)
+            for spelling in spellings
+            for text in self._prose
+        ):
+            return True
+        if _is_hashable_scalar(value) or isinstance(value, os.PathLike):
+            return self._covers_as_resolved_path(value)
+        # An object that only restates config (a dataclass of config values, an auth helper).
+        state = _pickled_attributes(value)
+        return (
+            bool(state)
+            and all(self._covers(item, depth + 1) for item in state.values())
+            and any(_is_significant(item) for item in state.values())
         )
+
+    def _covers_as_resolved_path(self, value: object) -> bool:
+        """``Path(self.root).resolve()``, ``expanduser()``: a configured path made absolute."""
+        if not isinstance(value, os.PathLike):
+            return False
+        try:
+            path = os.fsdecode(os.fspath(value))
+        except Exception:
+            return False
+        if not os.path.isabs(path):
+            return False
+        return any(
+            os.path.abspath(os.path.expanduser(text)) == path for text in self._texts if text
+        )
+
+
+_FORM_SCAFFOLDING = frozenset({"resources", "config", "configured_values", "__dict__"})
+
+
+def _add_declarations(model_class: type, texts: set[str], prose: list[str]) -> None:
+    """What a class declares is config: its name, field names, defaults and descriptions."""
+    texts.update({model_class.__name__, model_class.__qualname__})
+    fields: Mapping[str, Any] = getattr(model_class, "model_fields", {})
+    for name, info in fields.items():
+        texts.add(name)
+        for text in (info.alias, info.title):
+            if text:
+                texts.add(text)
+        if info.description:
+            prose.append(info.description)
+        default = info.default
+        if _is_env_var(default):
+            texts.add(_env_var_name(default))
+        elif _is_hashable_scalar(default) or isinstance(default, os.PathLike):
+            texts.update(_spellings(default, config=True))
+            if isinstance(default, str) and len(default) > MIN_TEXT_LENGTH:
+                prose.append(default)
+        elif isinstance(default, Mapping | list | tuple | set | frozenset):
+            items = (
+                [*default.keys(), *default.values()] if isinstance(default, Mapping) else default
+            )
+            for item in items:
+                if _is_hashable_scalar(item):
+                    texts.update(_spellings(item, config=True))
+
+
+def _spellings(value: object, *, config: bool) -> set[str]:
+    """The texts a value is the same as: its own, and those of its plain conversions.
+
+    For a config value (``config=True``) the texts it converts to (``"30000"`` also as a number,
+    a UUID string in canonical form, a path in normal form); for a private value the texts it
+    came from (bytes decoded, a path's ``os.fspath``, an enum's value and name, a UUID's forms).
+    """
+    if isinstance(value, enum.Enum):
+        return {*_spellings(value.value, config=config), value.name}
+    if isinstance(value, bool) or value is None:
+        return set()
+    if isinstance(value, bytes):
+        return {value.decode("utf-8", errors="replace")}
+    if isinstance(value, int | float):
+        number = value
+        texts = {str(int.__repr__(number)) if isinstance(number, int) else float.__repr__(number)}
+        if isinstance(number, float) and number.is_integer():
+            texts.add(str(int(number)))
+        return texts
+    if isinstance(value, str):
+        text = str.__str__(value)
+        texts = {text, text.strip()}
+        if config:
+            texts.update(_conversions_of_text(text))
+        return texts
+    if isinstance(value, os.PathLike):
+        # A remote path (universal_pathlib's s3://...) may refuse os.fspath; its text still is it.
+        texts = set()
+        for spell in (os.fspath, str):
+            try:
+                texts |= _spellings(spell(value), config=config)
+            except Exception:
+                continue
+        return texts
+    if isinstance(value, uuid.UUID):
+        return {str(value), value.hex}
+    get_secret_value = getattr(value, "get_secret_value", None)
+    if callable(get_secret_value):
+        try:
+            return _spellings(get_secret_value(), config=config)
+        except Exception:
+            return set()
+    try:
+        return {str(value)}
+    except Exception:
+        return set()
+
+
+def _conversions_of_text(text: str) -> set[str]:
+    conversions: set[str] = set()
+    stripped = text.strip()
+    try:
+        number = float(stripped)
+    except ValueError:
+        pass
+    else:
+        if math.isfinite(number):
+            conversions.add(float.__repr__(number))
+            if number.is_integer():
+                conversions.add(str(int(number)))
+    with contextlib.suppress(ValueError):
+        conversions.add(str(uuid.UUID(stripped)))
+    if stripped:
+        conversions.add(str(pathlib.PurePath(stripped)))
+    return conversions
+
+
+def _contains_word(text: str, word: str) -> bool:
+    """``word`` inside ``text`` with no letter or digit continuing it on either side."""
+    start = text.find(word)
+    while start != -1:
+        end = start + len(word)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or after.isalnum()):
+            return True
+        start = text.find(word, start + 1)
+    return False
+
+
+def _pickled_attributes(obj: object) -> dict[str, object]:
+    """An arbitrary object's state as pickle sees it: ``__getstate__``, else ``__dict__`` and
+    ``__slots__``. Empty for what has none, or whose state cannot be read without risk."""
+    if isinstance(obj, type | types.ModuleType | types.FunctionType | types.BuiltinFunctionType):
+        return {}
+    state: object = None
+    getstate = getattr(type(obj), "__getstate__", None)
+    if getstate is not None and getstate is not getattr(object, "__getstate__", None):
+        try:
+            state = getstate(obj)
+        except Exception:
+            return {}
+    else:
+        state = getattr(obj, "__dict__", None)
+        slots = {
+            name: getattr(obj, name)
+            for klass in type(obj).__mro__
+            for name in _slot_names(klass)
+            if name not in ("__dict__", "__weakref__") and hasattr(obj, name)
+        }
+        if slots:
+            state = {**(state if isinstance(state, Mapping) else {}), **slots}
+    if isinstance(state, tuple) and len(state) == 2:  # (dict, slots) from object.__getstate__
+        state = {**(state[0] or {}), **(state[1] or {})}
+    if isinstance(state, Mapping):
+        return {str(name): value for name, value in state.items() if not _is_internal(str(name))}
+    return {} if state is None else {"__getstate__()": state}
+
+
+def _slot_names(klass: type) -> tuple[str, ...]:
+    slots = vars(klass).get("__slots__", ())
+    return (slots,) if isinstance(slots, str) else tuple(slots)
 
 
 def _is_env_var(value: object) -> bool:
@@ -741,17 +1396,30 @@ def _audit_private_state(
     key: str | None,
     when: str | None,
     audited: str,
-    configured: _ConfiguredValues | None,
+    config: ResolvedConfig | None,
+    also: tuple[list[_Needle], dict[str, _PrivateName]] | None = None,
 ) -> list[Leak]:
     all_needles, names = _private_needles_and_names(model)
+    if also is not None:
+        all_needles = [*also[0], *all_needles]
+        names = {**also[1], **names}
     needles = _NeedleIndex(
         needle
         for needle in all_needles
-        if configured is None or not configured.covers(needle.value)
+        # The resource's key is the run's own naming: a private copy of it is no leak.
+        if (config is None or not config.covers(needle.value))
+        and not (isinstance(needle.value, str) and needle.value == key)
     )
     if not needles and not names:
         return []
     forms = [form for form in _FORMS if _is_dagster_resource(model) or not form.dagster_only]
+    hits = list(_hits_in_forms(model, key, forms, needles, names))
+    # The fields each private value landed in: the line that copied it there is the one to show.
+    landed: dict[str, set[str]] = {}
+    for form, hit in hits:
+        field_name = _FIRST_KEY.match(hit.path[len(form.name) :])
+        if field_name and field_name.group(1) in type(model).model_fields:
+            landed.setdefault(hit.needle.attribute, set()).add(field_name.group(1))
     return [
         Leak(
             resource_key=key,
@@ -763,9 +1431,15 @@ def _audit_private_state(
             path=hit.path,
             when=when,
             redacted_value=redact(hit.needle.value),
+            stored_at=_storing_line(
+                type(model), hit.needle.attribute, landed.get(hit.needle.attribute, set())
+            ),
         )
-        for form, hit in _hits_in_forms(model, key, forms, needles, names)
+        for form, hit in hits
     ]
+
+
+_FIRST_KEY = re.compile(r"""(?:\['__dict__'\])?\[['"]?([A-Za-z_]\w*)['"]?[\]=]""")
 
 
 def _hits_in_forms(
@@ -824,10 +1498,20 @@ def _hits_of_equal_form(
 class _StructureWalker:
     """Walks dicts, lists and tuples, matching keys against names and leaves against values."""
 
-    def __init__(self, root: str, needles: _NeedleIndex, names: Mapping[str, _PrivateName]) -> None:
+    def __init__(
+        self,
+        root: str,
+        needles: _NeedleIndex,
+        names: Mapping[str, _PrivateName],
+        *,
+        include_private: bool = False,
+    ) -> None:
         self._root = root
         self._needles = needles
         self._names = names
+        # Walking a whole object graph (after teardown) also enters models' private state.
+        self._include_private = include_private
+        self._budget = _MAX_WALKED_NODES
 
     def hits(self, serialized: object) -> list[_Hit]:
         found: list[_Hit] = []
@@ -842,29 +1526,46 @@ class _StructureWalker:
         ancestors: set[int],
         depth: int,
         found: list[_Hit],
+        objects: int = 0,
     ) -> None:
-        if depth > _MAX_DEPTH or id(node) in ancestors:
+        if depth > _MAX_DEPTH or id(node) in ancestors or self._budget <= 0:
             return
+        self._budget -= 1
         for needle in self._needles.matches(node):
             # An item of a private container that already matched as a whole adds nothing.
-            if not any(needle.attribute.startswith(f"{attribute}[") for attribute in covered):
+            if not any(
+                needle.attribute.startswith((f"{attribute}[", f"{attribute}."))
+                for attribute in covered
+            ):
                 found.append(_Hit(needle, path))
                 covered = covered | {needle.attribute}
         ancestors = ancestors | {id(node)}
         if isinstance(node, BaseModel):
             # Models stay models in the pickled state and in dumps of ``Any`` fields.
-            for name, child in [*_public_fields(node), *(node.__pydantic_extra__ or {}).items()]:
-                self._walk(child, f"{path}.{name}", covered, ancestors, depth + 1, found)
+            children = [*_public_fields(node), *(node.__pydantic_extra__ or {}).items()]
+            if self._include_private:
+                children.extend(_private_state(node))
+            for name, child in children:
+                self._walk(child, f"{path}.{name}", covered, ancestors, depth + 1, found, objects)
         elif isinstance(node, Mapping):
             for item_key, child in node.items():
                 key_matches = self._needles.matches(item_key)
                 shown_key = f"<{redact(item_key)}>" if key_matches else _safe_repr(item_key)
                 child_path = f"{path}[{shown_key}]"
                 self._match_key(item_key, key_matches, child_path, found)
-                self._walk(child, child_path, covered, ancestors, depth + 1, found)
+                self._walk(child, child_path, covered, ancestors, depth + 1, found, objects)
         elif isinstance(node, list | tuple | set | frozenset):
             for position, child in enumerate(node):
-                self._walk(child, f"{path}[{position}]", covered, ancestors, depth + 1, found)
+                self._walk(
+                    child, f"{path}[{position}]", covered, ancestors, depth + 1, found, objects
+                )
+        elif objects < _MAX_OBJECT_DEPTH and not _is_hashable_scalar(node):
+            # An arbitrary object (an auth helper in a dict[str, Any] field): its state as pickle
+            # sees it, a few objects deep.
+            for name, child in _pickled_attributes(node).items():
+                self._walk(
+                    child, f"{path}.{name}", covered, ancestors, depth + 1, found, objects + 1
+                )
 
     def _match_key(
         self, item_key: object, key_matches: list[_Needle], path: str, found: list[_Hit]
@@ -962,14 +1663,22 @@ def _is_marked_secret(model_class: type[BaseModel], name: str) -> bool:
 
 def _resource_heading(problem: Leak | SecretExposure) -> str:
     key = "resource" if problem.resource_key is None else f"resource {problem.resource_key!r}"
-    heading = f"{key} ({problem.resource_class}), {problem.audited}"
-    return f"{heading}:" if problem.when is None else f"{heading}, seen {problem.when}:"
+    return f"{key} ({problem.resource_class}), {problem.audited}"
 
 
 def _finding_heading(problem: Leak | SecretExposure) -> str:
     if isinstance(problem, Leak):
+        stored = f", stored at {problem.stored_at}" if problem.stored_at else ""
+        if problem.audited == OUTLIVED:
+            return (
+                f"run state {problem.private_attribute} = {problem.redacted_value}{stored}, "
+                "still in:"
+            )
         where = "its name appears as a key in" if problem.matched == "name" else "found in"
-        return f"private attribute {problem.private_attribute} = {problem.redacted_value}, {where}:"
+        return (
+            f"private attribute {problem.private_attribute} = {problem.redacted_value}{stored}, "
+            f"{where}:"
+        )
     return (
         f"secret config field {problem.config_field} ({problem.reason}) = "
         f"{problem.redacted_value}, in plaintext in:"

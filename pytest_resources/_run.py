@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import gc
 import inspect
+import os
 import re
 import sys
 import uuid
@@ -41,9 +42,12 @@ from pytest_resources._errors import (
 )
 from pytest_resources._leak_audit import (
     Leak,
+    ResolvedConfig,
+    RunStateWatch,
     SecretExposure,
     find_private_leaks,
     find_secret_exposures,
+    find_yielded_leaks,
     format_leak_report,
 )
 from pytest_resources._recording import (
@@ -268,6 +272,7 @@ class Run:
             resource_config=resource_config,
             check=check,
             single=not isinstance(resources, Mapping),
+            opened_at=_user_line() or Location("<unknown>", 0),
             settings=self.owner.settings.overridden(
                 leak_audit=leak_audit, check_secrets=check_secrets, release_check=release_check
             ),
@@ -311,6 +316,7 @@ class OpenResources:
         settings: Settings | None = None,
         unaudited: frozenset[str] = frozenset(),
         fault: FaultPoint | None = None,
+        opened_at: Location | None = None,
     ) -> None:
         self._run = run
         self._named = named
@@ -324,6 +330,14 @@ class OpenResources:
         # Keys whose audit was switched off; nested resources follow their top-level key.
         self._unaudited = unaudited if settings.leak_audit else frozenset(named)
         self._leaks: list[Finding] = []
+        # Per audited key: its resolved config, taken before setup (EnvVars read once, here),
+        # and what tells its run state from what existed before the run.
+        self._config: dict[str, ResolvedConfig] = {}
+        self._watches: dict[str, RunStateWatch] = {}
+        # Where the user's code opened it (None when the plugin did), and whether the test ended
+        # without closing it.
+        self._opened_at = opened_at
+        self._forgotten = False
         self._release: ReleaseWatch | None = None
         self._unusable: list[UnusableLiveValue] = []
         self.recording = Recording(run.run_id, fallback_location=location, fault=fault)
@@ -338,6 +352,11 @@ class OpenResources:
         self.recording.register(self._named)
         run.recordings.append(self.recording)
         run.owner.recordings.append(self.recording)
+        if self._opened_at is not None:
+            # Opened by the user's code, who must close it (the plugin closes a marker's).
+            run.owner.open_resources.append(self)
+        if self._check:
+            self._before_setup()
         if self._check and self._settings.release_check:
             # Before anything of the run exists: the event loop below is the run's too.
             self._release = ReleaseWatch.start(self._settings.release_allow)
@@ -366,6 +385,8 @@ class OpenResources:
         values = {name: getattr(built, name) for name in self._named}
         # Judged now, so that no reference to the values outlives the test.
         self._unusable = unusable_live_values(values, strict=self._settings.strict_detectors)
+        if self._check:
+            self._audit_yielded(values)
         return values[next(iter(values))] if self._single else values
 
     def __exit__(
@@ -385,13 +406,33 @@ class OpenResources:
             self._run.owner.raised.add(id(problems))
             raise problems.error()
 
+    def forget(self) -> None:
+        """Mark this as left open by the test: closing it now reports that."""
+        self._forgotten = True
+        self._raise_on_exit = False
+
     def _audited(self, key: str) -> bool:
         return key.split(".", 1)[0] not in self._unaudited
 
-    def _audit(self, key: str, live_copy: Any, when: str) -> None:
+    def _before_setup(self) -> None:
+        """Take each audited resource's resolved config, and what exists before the run."""
+        for key, registered in self.recording.resources.items():
+            if not self._audited(key):
+                continue
+            top_level_key = key.split(".", 1)[0]
+            launch_config = self._resource_config.get(top_level_key, {}).get("config")
+            config = ResolvedConfig.of(registered.source, resource_config=launch_config)
+            self._config[key] = config
+            if isinstance(registered.source, ConfigurableResourceFactory):
+                self._watches[key] = RunStateWatch(registered.source, config)
+
+    def _user_instance(self, key: str) -> Any:
         registered = self.recording.resources.get(key)
         source = registered.source if registered is not None else None
-        user_instance = source if isinstance(source, ConfigurableResourceFactory) else None
+        return source if isinstance(source, ConfigurableResourceFactory) else None
+
+    def _audit(self, key: str, live_copy: Any, when: str) -> None:
+        user_instance = self._user_instance(key)
         self._leaks.extend(
             find_private_leaks(
                 live_copy,
@@ -399,6 +440,7 @@ class OpenResources:
                 when=when,
                 user_instance=user_instance,
                 audit_user_instance=when == "after teardown",
+                resolved_config=self._config.get(key),
             )
         )
         if self._settings.check_secrets:
@@ -409,6 +451,29 @@ class OpenResources:
     def _audit_after_setup(self, key: str, live_copy: Any) -> None:
         if self._audited(key):
             self._audit(key, live_copy, "after setup")
+            watch = self._watches.get(key)
+            if watch is not None:
+                watch.after_setup(live_copy)
+
+    def _audit_yielded(self, values: Mapping[str, Any]) -> None:
+        """What a top-level resource handed to ops, when that is not its live copy. (A nested
+        resource's sits in its parent's field, which the parent's audit walks.)"""
+        live_copies = dict(self.recording.live_copies)
+        for key, value in values.items():
+            live_copy = live_copies.get(key)
+            if live_copy is None or value is live_copy or not self._audited(key):
+                continue
+            user_instance = self._user_instance(key)
+            self._leaks.extend(
+                find_yielded_leaks(
+                    live_copy,
+                    value,
+                    key=key,
+                    when="after setup",
+                    resource_class=type(user_instance) if user_instance is not None else None,
+                    resolved_config=self._config.get(key),
+                )
+            )
 
     def _finish(self, error: BaseException | None) -> Problems:
         """Check the rules and audit after teardown; beside an error in flight the problems
@@ -417,6 +482,11 @@ class OpenResources:
             for key, live_copy in self.recording.live_copies:
                 if self._audited(key):
                     self._audit(key, live_copy, "after teardown")
+            for key, watch in self._watches.items():
+                self._leaks.extend(watch.after_teardown(key))
+        # What the run held (its private values, as run state to look for) goes with the run.
+        self._watches.clear()
+        self._config.clear()
         left_open = (
             self._release.finish(
                 {key: r.resource_class for key, r in self.recording.resources.items()}
@@ -427,8 +497,17 @@ class OpenResources:
         defects = find_defects(
             self.recording, self._unusable, strict=self._settings.strict_detectors
         )
-        problems = self._run.owner.add(
-            self.recording, self._leaks, left_open, check=self._check, defects=defects
+        owner = self._run.owner
+        if self in owner.open_resources:
+            owner.open_resources.remove(self)
+        never_exited = (f"run_context.open() at {self._opened_at}",) if self._forgotten else ()
+        problems = owner.add(
+            self.recording,
+            self._leaks,
+            left_open,
+            check=self._check,
+            defects=defects,
+            never_exited=never_exited,
         )
         self.problems = problems
         if problems:
@@ -446,12 +525,19 @@ class Problems:
     violations: tuple[Violation, ...] = ()
     leaks: tuple[Finding, ...] = ()
     left_open: tuple[Leftover, ...] = ()
+    # Where resources were opened and never closed by the test (the plugin closed them).
+    never_exited: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.violations or self.leaks or self.left_open)
+        return bool(self.violations or self.leaks or self.left_open or self.never_exited)
 
     def report(self) -> str:
-        parts = []
+        parts = [
+            f"{where} was entered and never exited: the test ended with its resources still "
+            "set up, and their teardown ran only then. Use it as a context manager: "
+            "`with run_context.open(...) as live:`."
+            for where in self.never_exited
+        ]
         if self.violations:
             parts.append(format_violations(self.violations))
         if self.left_open:
@@ -463,7 +549,7 @@ class Problems:
     def error(self) -> AssertionError:
         """A broken rule or something left open is a LifecycleError; leaks alone are a
         PrivateStateLeak."""
-        lifecycle = self.violations or self.left_open
+        lifecycle = self.violations or self.left_open or self.never_exited
         return (LifecycleError if lifecycle else PrivateStateLeak)(self.report())
 
 
@@ -475,6 +561,7 @@ def report_problems(problems: list[Problems], *, limit: int) -> AssertionError:
         tuple(v for p in shown for v in p.violations),
         tuple(leak for p in shown for leak in p.leaks),
         tuple(item for p in shown for item in p.left_open),
+        tuple(where for p in shown for where in p.never_exited),
     )
     error = merged.error()
     if len(problems) > limit:
@@ -548,6 +635,8 @@ class TestRuns:
     audits: list[AuditSummary] = field(default_factory=list)
     # Whether a run of this test watched what its resources released (the release check).
     release_checked: bool = False
+    # Initializations entered and not yet exited, oldest first.
+    open_resources: list[OpenResources] = field(default_factory=list)
 
     @cached_property
     def default_run(self) -> Run:
@@ -575,10 +664,22 @@ class TestRuns:
         self.problems.clear()
         self.runs.clear()
         self.noted.clear()
+        self.open_resources.clear()
         self.__dict__.pop("default_run", None)
 
     def mark_reported(self, problems: list[Problems]) -> None:
         self.reported.update(map(id, problems))
+
+    def close_forgotten(self) -> None:
+        """Exit, newest first, what the test entered and never exited: teardown always runs,
+        and the test fails for it."""
+        while self.open_resources:
+            opened = self.open_resources[-1]
+            opened.forget()
+            with contextlib.suppress(Exception):
+                opened.__exit__(None, None, None)
+            if opened in self.open_resources:  # its exit failed before it could finish
+                self.open_resources.remove(opened)
 
     def add(
         self,
@@ -588,9 +689,13 @@ class TestRuns:
         *,
         check: bool,
         defects: list[Violation] | None = None,
+        never_exited: tuple[str, ...] = (),
     ) -> Problems:
         if not check:
-            return Problems()
+            problems = Problems(never_exited=never_exited)
+            if problems:
+                self.problems.append(problems)
+            return problems
         fault = recording.fault
         violations = tuple(
             violation
@@ -598,7 +703,7 @@ class TestRuns:
             # An injected teardown failure is the test's doing, not the resource's.
             if fault is None or not fault.is_injected(violation.exception)
         )
-        problems = Problems(violations, tuple(leaks), tuple(left_open))
+        problems = Problems(violations, tuple(leaks), tuple(left_open), never_exited)
         if problems:
             self.problems.append(problems)
         return problems
@@ -659,6 +764,15 @@ class SessionTotals:
         if expected:
             text += f"; {_count(expected, 'run')} broke a rule in tests expected to fail (xfail)"
         return text
+
+
+def _user_line() -> Location | None:
+    """The innermost line of the caller's code (outside this package) on the stack."""
+    package = os.path.dirname(__file__) + os.sep
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame = frame.f_back  # type: ignore[assignment]
+    return None if frame is None else Location(frame.f_code.co_filename, frame.f_lineno)
 
 
 def _count(number: int, noun: str, plural: str | None = None) -> str:

@@ -271,6 +271,7 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
     try:
         yield
         # The call phase closes the marked run; this catches the case where it never ran.
+        test_runs.close_forgotten()
         _close_marked_run(item, None)
     finally:
         if _PENDING_MARKS in item.stash:

@@ -672,7 +672,7 @@ def test_the_projects_checks_apply(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "PrivateStateLeak: * plaintext secrets in serialized config:",
+            "PrivateStateLeak: 1 plaintext secret in serialized config:",
             "*secret config field host (from EnvVar('API_HOST_FOR_TEST'))*",
             "api*Api*lifecycle rules, leak audit, secrets*failed*",
         ]

@@ -4,6 +4,7 @@ Live copies come from Dagster's own machinery (``build_resources``), never from 
 lifecycle hooks by hand, so each audit sees the object a run would set up.
 """
 
+import dataclasses
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -384,14 +385,23 @@ def test_report_names_the_resource_attribute_form_path_and_moment() -> None:
         redacted_value=redact(API_TOKEN),
     )
 
-    report = format_leak_report([leak])
+    seen_again = dataclasses.replace(
+        leak, form="repr()", path="repr()[token_copy=…]", when="after teardown"
+    )
+    in_dump_json = dataclasses.replace(
+        leak, form="model_dump_json()", path="model_dump_json()['token_copy']"
+    )
 
-    assert report.splitlines()[:5] == [
+    report = format_leak_report([leak, seen_again, in_dump_json])
+
+    # One leak, one entry: the moments it was seen, and its forms grouped by where they hold it.
+    assert report.splitlines()[:6] == [
         "1 private-state leak in serialized config:",
         "",
-        "resource 'api' (TokenCopyClient), live copy, seen after setup:",
+        "resource 'api' (TokenCopyClient), live copy, seen after setup and after teardown:",
         "  private attribute _api_token = 'sk…' (43 chars), found in:",
-        "    model_dump()['token_copy']",
+        "    model_dump(), model_dump_json(): ['token_copy']",
+        "    repr(): [token_copy=…]",
     ]
     assert API_TOKEN not in report
 
@@ -481,12 +491,13 @@ def test_failure_message_shows_where_and_redacts(pytester: pytest.Pytester) -> N
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "E   *PrivateStateLeak: 8 private-state leaks in serialized config:",
+            "E   *PrivateStateLeak: 1 private-state leak in serialized config:",
             "E * resource 'api' (TokenCopyClient), live copy, seen after setup:",
-            "E * private attribute _api_token = 'sk…' (43 chars), found in:",
-            "E * model_dump()[[]'token_copy']",
-            "E * run config[[]'resources'][[]'api'][[]'config'][[]'token_copy']",
-            "E * repr()[[]token_copy=…]",
+            "E * private attribute _api_token = 'sk…' (43 chars), stored at "
+            "test_failure_message_shows_where_and_redacts.py:14, found in:",
+            "E * model_dump(), *: [[]'token_copy']",
+            "E * run config: [[]'resources'][[]'api'][[]'config'][[]'token_copy']",
+            "E * repr(), str(): [[]token_copy=…]",
         ]
     )
     # The secret itself is never printed, and pytest hides the helper's own frame.

@@ -123,7 +123,7 @@ def test_plugin_under_xdist(pytester: pytest.Pytester, monkeypatch: pytest.Monke
     result.stdout.fnmatch_lines(
         [
             "*_ test_leak _*",
-            "*PrivateStateLeak: * private-state leaks in serialized config:",
+            "*PrivateStateLeak: 1 private-state leak in serialized config:",
         ]
     )
     assert "sk-live-0123456789abcdef" not in result.stdout.str()
