@@ -32,6 +32,7 @@ from dagster._config.pythonic_config.resource import (
 from dagster._core.execution.build_resources import wrap_resources_for_execution
 
 from pytest_resources._errors import LifecycleError, PrivateStateLeak
+from pytest_resources._item_settings import item_settings
 
 # EnvVar.int() returns a class that dagster does not export.
 _INT_ENV_VAR = type(dagster.EnvVar.int("_"))
@@ -791,8 +792,6 @@ class CodeLocationPlugin:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         if isinstance(item, CodeLocationItem):
-            from pytest_resources.plugin import item_settings
-
             setattr(report, REPORT_ATTRIBUTE, item.summary_row(item_settings(item)))
         return report
 

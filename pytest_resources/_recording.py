@@ -558,68 +558,57 @@ class _RecordedAsyncContextManager(_RecordedContextManager):
         return suppress
 
 
-# Each recorder: (tag, the live copy, its bound hook, the caller's location, args, kwargs).
-def _record_setup(
-    tag: _Tag,
-    live_copy: Any,
-    method: Callable[..., Any],
-    location: Location | None,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
+@dataclass(frozen=True)
+class _HookCall:
+    """One call of a hook on one of Dagster's copies that a recording follows."""
+
+    tag: _Tag
+    live_copy: Any
+    method: Callable[..., Any]  # the user's hook, bound to the copy
+    location: Location | None
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+    def recorded(self, hook: str) -> Any:
+        """Call the hook, with the recording's injected fault, and record how it ended."""
+        __tracebackhide__ = True
+        call = _with_fault(self.tag, hook, self.method)
+        return _recorded_call(self.tag, hook, self.location, call, *self.args, **self.kwargs)
+
+
+def _record_setup(call: _HookCall) -> Any:
     __tracebackhide__ = True
-    with tag.recording.setting_up(tag.resource.key):
-        setup = _with_fault(tag, SETUP, method)
-        return _recorded_call(tag, SETUP, location, setup, *args, **kwargs)
+    with call.tag.recording.setting_up(call.tag.resource.key):
+        return call.recorded(SETUP)
 
 
-def _record_teardown(
-    tag: _Tag,
-    live_copy: Any,
-    method: Callable[..., Any],
-    location: Location | None,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
+def _record_teardown(call: _HookCall) -> Any:
     __tracebackhide__ = True
-    teardown = _with_fault(tag, TEARDOWN, method)
-    return _recorded_call(tag, TEARDOWN, location, teardown, *args, **kwargs)
+    return call.recorded(TEARDOWN)
 
 
-def _record_create(
-    tag: _Tag,
-    live_copy: Any,
-    method: Callable[..., Any],
-    location: Location | None,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
+def _record_create(call: _HookCall) -> Any:
     __tracebackhide__ = True
-    with tag.recording.setting_up(tag.resource.key):
-        create = _with_fault(tag, CREATE, method)
-        value = _recorded_call(tag, CREATE, location, create, *args, **kwargs)
-    if not type(live_copy)._is_cm_resource_cls():
+    with call.tag.recording.setting_up(call.tag.resource.key):
+        value = call.recorded(CREATE)
+    if not type(call.live_copy)._is_cm_resource_cls():
         # Dagster's plain path: setup, create, and no teardown ever; this is the live state.
-        tag.recording.resource_ready(tag.resource.key, live_copy)
+        call.tag.recording.resource_ready(call.tag.resource.key, call.live_copy)
     return value
 
 
-def _record_yield(
-    tag: _Tag,
-    live_copy: Any,
-    method: Callable[..., Any],
-    location: Location | None,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
+def _record_yield(call: _HookCall) -> Any:
     __tracebackhide__ = True
-    wrapped = method(*args, **kwargs)
-    if isinstance(wrapped, contextlib.AbstractAsyncContextManager):
-        return _RecordedAsyncContextManager(wrapped, tag, live_copy, location)
-    return _RecordedContextManager(wrapped, tag, live_copy, location)
+    wrapped = call.method(*call.args, **call.kwargs)
+    recorded = (
+        _RecordedAsyncContextManager
+        if isinstance(wrapped, contextlib.AbstractAsyncContextManager)
+        else _RecordedContextManager
+    )
+    return recorded(wrapped, call.tag, call.live_copy, call.location)
 
 
-_RECORDERS: dict[str, Callable[..., Any]] = {
+_RECORDERS: dict[str, Callable[[_HookCall], Any]] = {
     SETUP: _record_setup,
     TEARDOWN: _record_teardown,
     CREATE: _record_create,
@@ -658,7 +647,7 @@ def _hook_wrapper(hook: str, original: Any) -> Callable[..., Any]:
         if tag is None or getattr(type(self), hook) is not wrapper:
             return method(*args, **kwargs)
         location = _caller_location(sys._getframe(1))
-        return recorder(tag, self, method, location, args, kwargs)
+        return recorder(_HookCall(tag, self, method, location, args, kwargs))
 
     return wrapper
 

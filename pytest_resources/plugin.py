@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_resources._errors import ResourceUsageError
+from pytest_resources._item_settings import choices_marked_on, settings_from
 
 if TYPE_CHECKING:
     from pytest_resources._run import (  # noqa: F401
@@ -204,36 +205,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(totals.summary())
 
 
-def _settings_from(config: pytest.Config) -> Settings:
-    from pytest_resources._release_check import DEFAULT_ALLOW
-    from pytest_resources._run import Settings
-
-    allowed: list[str] = config.getini("resources_release_allow")
-    threads = [
-        pattern.removeprefix("thread:") for pattern in allowed if pattern.startswith("thread:")
-    ]
-    paths = [pattern for pattern in allowed if not pattern.startswith("thread:")]
-    return Settings(
-        leak_audit=config.getini("resources_leak_audit"),
-        check_secrets=config.getini("resources_check_secrets"),
-        release_check=config.getini("resources_release_check"),
-        strict_detectors=config.getini("resources_strict_detectors"),
-        release_allow=DEFAULT_ALLOW.extend(paths=paths, thread_names=threads),
-    )
-
-
-def _choices_marked_on(item: pytest.Item) -> dict[str, bool | None]:
-    return {
-        "leak_audit": False if item.get_closest_marker("no_leak_audit") else None,
-        "release_check": True if item.get_closest_marker("release_check") else None,
-    }
-
-
-def item_settings(item: pytest.Item) -> Settings:
-    """The checks a test's runs apply: the project's, as the test's marks override them."""
-    return _settings_from(item.config).overridden(**_choices_marked_on(item))
-
-
 @pytest.fixture(scope="session")
 def run_context(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     """Real Dagster run contexts: ``open`` resources, start ``run()``s, read ``lifecycle``.
@@ -243,7 +214,7 @@ def run_context(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     """
     from pytest_resources._run import RunContext
 
-    context = RunContext(_settings_from(pytestconfig))
+    context = RunContext(settings_from(pytestconfig))
     pytestconfig.stash[_RUN_CONTEXT] = context
     context.warm_up()
     yield context
@@ -263,7 +234,7 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
         yield
         return
     context: RunContext = request.getfixturevalue("run_context")
-    settings = context.settings.overridden(**_choices_marked_on(item))
+    settings = context.settings.overridden(**choices_marked_on(item))
     test_runs = context.begin_test(item.nodeid, settings)
     item.stash[_TEST_RUNS] = test_runs
     if marks:
