@@ -247,10 +247,9 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
     finally:
         if _PENDING_MARKS in item.stash:
             del item.stash[_PENDING_MARKS]
-        # The test's records are released at the end of its teardown phase (see
-        # pytest_runtest_teardown), once what its other fixtures' teardowns broke is reported.
-        # The item lives as long as the session: what the test recorded and the live values
-        # it was handed must not.
+        # The item lives as long as the session; what it holds of this test must not. (The
+        # records themselves are released at the end of the teardown phase, by
+        # pytest_runtest_teardown, once what other fixtures' teardowns broke is reported.)
         for key in (_TEST_RUNS, _MARKED_VALUES, _CALL_ERROR):
             if key in item.stash:
                 del item.stash[key]
