@@ -172,71 +172,120 @@ def _times(count: int) -> str:
     return "once" if count == 1 else f"{count} times"
 
 
+@dataclass(frozen=True)
+class _Calls:
+    """One resource's recorded calls in one process of one run, by hook."""
+
+    cls: type[Any]
+    setups: list[Event]
+    teardowns: list[Event]
+    creates: list[Event]
+    enters: list[Event]
+    exits: list[Event]
+
+    @classmethod
+    def of(cls, resource_class: type[Any], events: Sequence[Event]) -> _Calls:
+        return cls(
+            resource_class,
+            *(_calls(events, hook) for hook in (Hook.SETUP, Hook.TEARDOWN, Hook.CREATE)),
+            *(_calls(events, hook) for hook in (Hook.YIELD_ENTER, Hook.YIELD_EXIT)),
+        )
+
+    @property
+    def entered_and_failed(self) -> bool:
+        return bool(self.enters) and all(event.outcome == "raised" for event in self.enters)
+
+
+@dataclass(frozen=True)
+class _Broken:
+    """What one rule found wrong, before it is told which resource and run it is about."""
+
+    rule: Rule
+    what_happened: str
+    hint: str
+    exception: BaseException | None = None
+
+
 def _check_resource(
     recording: Recording, cls: type[Any], key: str, events: list[Event]
 ) -> list[Violation]:
-    found: list[Violation] = []
-
-    def broken(rule: Rule, what: str, hint: str, exception: BaseException | None = None) -> None:
-        found.append(
-            Violation(rule, key, cls, what, hint, tuple(events), recording.run_id, exception)
+    """Rules 1, 2, 3 and 5 for one resource in one process."""
+    calls = _Calls.of(cls, events)
+    return [
+        Violation(
+            found.rule,
+            key,
+            cls,
+            found.what_happened,
+            found.hint,
+            tuple(events),
+            recording.run_id,
+            found.exception,
         )
+        for check in (_setup_once, _teardown_once, _yield_once, _teardown_raises)
+        if (found := check(calls)) is not None
+    ]
 
-    setups = _calls(events, Hook.SETUP)
-    teardowns = _calls(events, Hook.TEARDOWN)
-    enters = _calls(events, Hook.YIELD_ENTER)
-    exits = _calls(events, Hook.YIELD_EXIT)
-    entered_and_failed = bool(enters) and all(event.outcome == "raised" for event in enters)
-    overrides_yield = defines(cls, Hook.YIELD)
 
-    if defines(cls, Hook.SETUP) and len(setups) != 1 and not (not setups and entered_and_failed):
-        if not setups:
-            broken(
-                Rule.SETUP_ONCE,
-                "setup_for_execution was never called in this run.",
-                "an overridden yield_for_execution must call self.setup_for_execution(context) "
-                "itself; Dagster does not call it for you.",
-            )
-        else:
-            broken(
-                Rule.SETUP_ONCE,
-                f"setup_for_execution was called {_times(len(setups))} in this run.",
-                "call it once: Dagster's default yield_for_execution already calls it, so an "
-                "override that also calls it, or setup code that calls it again, runs it twice.",
-            )
+def _setup_once(calls: _Calls) -> _Broken | None:
+    setups = calls.setups
+    if not defines(calls.cls, Hook.SETUP) or len(setups) == 1:
+        return None
+    if not setups:
+        if calls.entered_and_failed:  # yield_for_execution failed before it could call setup
+            return None
+        return _Broken(
+            Rule.SETUP_ONCE,
+            "setup_for_execution was never called in this run.",
+            "an overridden yield_for_execution must call self.setup_for_execution(context) "
+            "itself; Dagster does not call it for you.",
+        )
+    return _Broken(
+        Rule.SETUP_ONCE,
+        f"setup_for_execution was called {_times(len(setups))} in this run.",
+        "call it once: Dagster's default yield_for_execution already calls it, so an "
+        "override that also calls it, or setup code that calls it again, runs it twice.",
+    )
 
-    if defines(cls, Hook.TEARDOWN):
-        setup_failed = bool(setups) and setups[-1].outcome == "raised"
-        started = bool(setups) or bool(_calls(events, Hook.CREATE)) or bool(enters)
-        expected = 0 if setup_failed or not started else 1
-        if setup_failed and teardowns:
-            broken(
-                Rule.TEARDOWN_ONCE,
-                f"teardown_after_execution was called {_times(len(teardowns))} although "
-                "setup_for_execution raised.",
-                "Dagster never tears down a resource whose setup failed; only release what setup "
-                "acquired: start the try/finally that calls teardown after setup returned.",
-            )
-        elif len(teardowns) != expected:
-            reason = "setup_for_execution succeeded" if setups else "the resource was initialized"
-            hint = (
-                "an overridden yield_for_execution must call "
-                "self.teardown_after_execution(context) itself, after its yield: Dagster "
-                "resumes the generator when the step ends, also when the step failed."
-                if not teardowns and overrides_yield
-                else "teardown must run exactly once: do not call it from setup, create_resource "
-                "or your own code, and let one finally block call it."
-            )
-            broken(
-                Rule.TEARDOWN_ONCE,
-                f"teardown_after_execution was called {_times(len(teardowns))} in this run; "
-                f"expected {_times(expected)}, because {reason}.",
-                hint,
-            )
 
-    yielded_twice = [call for call in exits if _yielded_again(call)]
-    if yielded_twice:
-        broken(
+def _teardown_once(calls: _Calls) -> _Broken | None:
+    if not defines(calls.cls, Hook.TEARDOWN):
+        return None
+    setups, teardowns = calls.setups, calls.teardowns
+    setup_failed = bool(setups) and setups[-1].outcome == "raised"
+    started = bool(setups) or bool(calls.creates) or bool(calls.enters)
+    expected = 0 if setup_failed or not started else 1
+    if setup_failed and teardowns:
+        return _Broken(
+            Rule.TEARDOWN_ONCE,
+            f"teardown_after_execution was called {_times(len(teardowns))} although "
+            "setup_for_execution raised.",
+            "Dagster never tears down a resource whose setup failed; only release what setup "
+            "acquired: start the try/finally that calls teardown after setup returned.",
+        )
+    if len(teardowns) == expected:
+        return None
+    reason = "setup_for_execution succeeded" if setups else "the resource was initialized"
+    hint = (
+        "an overridden yield_for_execution must call "
+        "self.teardown_after_execution(context) itself, after its yield: Dagster "
+        "resumes the generator when the step ends, also when the step failed."
+        if not teardowns and defines(calls.cls, Hook.YIELD)
+        else "teardown must run exactly once: do not call it from setup, create_resource "
+        "or your own code, and let one finally block call it."
+    )
+    return _Broken(
+        Rule.TEARDOWN_ONCE,
+        f"teardown_after_execution was called {_times(len(teardowns))} in this run; "
+        f"expected {_times(expected)}, because {reason}.",
+        hint,
+    )
+
+
+def _yield_once(calls: _Calls) -> _Broken | None:
+    enters, exits = calls.enters, calls.exits
+    if any(_yielded_again(call) for call in exits):
+        return _Broken(
             Rule.YIELD_ONCE,
             "yield_for_execution yielded a second time when Dagster resumed it after the step "
             "(contextlib: generator didn't stop), so the code after its first yield never "
@@ -244,29 +293,34 @@ def _check_resource(
             "yield exactly once: put the release code after that one yield, in a finally block; "
             "a second yield (for example in a loop or in both try and finally) is never resumed.",
         )
-    elif is_context_manager_resource(cls) and enters:
-        entered = not entered_and_failed
-        if len(enters) != 1 or (entered and len(exits) != 1):
-            broken(
-                Rule.YIELD_ONCE,
-                f"yield_for_execution was entered {_times(len(enters))} and exited "
-                f"{_times(len(exits))}.",
-                "yield_for_execution must yield exactly once, inside try/finally.",
-            )
+    if not enters or not is_context_manager_resource(calls.cls):
+        return None
+    entered = not calls.entered_and_failed
+    if len(enters) == 1 and not (entered and len(exits) != 1):
+        return None
+    return _Broken(
+        Rule.YIELD_ONCE,
+        f"yield_for_execution was entered {_times(len(enters))} and exited {_times(len(exits))}.",
+        "yield_for_execution must yield exactly once, inside try/finally.",
+    )
 
-    for call in teardowns + exits:
+
+def _teardown_raises(calls: _Calls) -> _Broken | None:
+    """The first release call that raised; an exit that only passed on a failed teardown's
+    error is that teardown's."""
+    for call in calls.teardowns + calls.exits:
         if call.outcome != "raised" or call.exception is None or _yielded_again(call):
             continue
-        if not (call.hook == Hook.YIELD_EXIT and _raised(teardowns)):
-            broken(
-                Rule.TEARDOWN_RAISES,
-                f"{call.hook} raised {describe_exception(call.exception)}",
-                "catch and handle errors while releasing resources; Dagster logs a failed "
-                "teardown as an engine event and reports the run as a success.",
-                call.exception,
-            )
-            break
-    return found
+        if call.hook == Hook.YIELD_EXIT and _raised(calls.teardowns):
+            continue
+        return _Broken(
+            Rule.TEARDOWN_RAISES,
+            f"{call.hook} raised {describe_exception(call.exception)}",
+            "catch and handle errors while releasing resources; Dagster logs a failed "
+            "teardown as an engine event and reports the run as a success.",
+            call.exception,
+        )
+    return None
 
 
 def _yielded_again(call: Event) -> bool:

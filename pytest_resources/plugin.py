@@ -372,6 +372,18 @@ def _mark_shown(test_runs: TestRuns, error: BaseException) -> None:
         errors.extend(getattr(current, "exceptions", ()))
 
 
+def _report_beside(item: pytest.Item, test_runs: TestRuns, when: str) -> None:
+    """What the error failing the test does not show, in a section of its report: the test's
+    own failure stays the headline."""
+    unreported = test_runs.ledger.unreported()
+    if unreported:
+        from pytest_resources._problems import report_problems
+
+        report = report_problems(unreported, limit=_REPORTED_RUNS)
+        item.add_report_section(when, "resource lifecycle", str(report))
+        test_runs.ledger.mark_reported(unreported)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """Close the marked run as the test body ends; fail the test for anything its runs broke."""
@@ -387,14 +399,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         else:
             item.stash[_CALL_ERROR] = error
         test_runs.ledger.mark_shown_by(error)
-        unreported = test_runs.ledger.unreported()
-        if unreported:
-            from pytest_resources._problems import report_problems
-
-            # The test's own failure stays the headline; the report goes beside it.
-            report = report_problems(unreported, limit=_REPORTED_RUNS)
-            item.add_report_section("call", "resource lifecycle", str(report))
-            test_runs.ledger.mark_reported(unreported)
+        _report_beside(item, test_runs, "call")
         raise
     if close_now:
         _close_marked_run(item, None)
@@ -415,13 +420,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
             result = yield
         except BaseException as error:
             _mark_shown(test_runs, error)
-            unreported = test_runs.ledger.unreported()
-            if unreported:
-                from pytest_resources._problems import report_problems
-
-                report = report_problems(unreported, limit=_REPORTED_RUNS)
-                item.add_report_section("teardown", "resource lifecycle", str(report))
-                test_runs.ledger.mark_reported(unreported)
+            _report_beside(item, test_runs, "teardown")
             raise
         if test_runs.ledger.unreported():
             _raise_end_of_test(test_runs, test_runs.ledger.unreported())
