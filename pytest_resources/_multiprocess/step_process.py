@@ -78,6 +78,7 @@ class ProcessRecorder(Recording):
         self.events_dir = events_dir
         self.stamped: list[tuple[int, Event]] = []
         self._files: dict[str, IO[str]] = {}
+        self._stamp_lock = threading.Lock()
         self._write_lock = threading.Lock()
         # Set by load_job when the test asked for the release check of a multiprocess run.
         self.release_allow: AllowList | None = None
@@ -128,7 +129,7 @@ class ProcessRecorder(Recording):
         location: Location | None,
     ) -> None:
         now = time.time_ns()
-        with self._lock:
+        with self._stamp_lock:
             sequence = len(self.stamped) + 1
             event = self.new_event(resource, hook, outcome, exception, location, sequence)
             self.stamped.append((now, event))
