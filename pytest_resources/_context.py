@@ -32,7 +32,7 @@ from pytest_resources._lifecycle import Lifecycle, lifecycle_of
 from pytest_resources._multiprocess._session import MultiprocessSession
 from pytest_resources._multiprocess.materialize import materialize
 from pytest_resources._multiprocess.result import RunResult
-from pytest_resources._problems import Problems, report_problems
+from pytest_resources._problems import report_problems
 from pytest_resources._recording import Location, Recording
 from pytest_resources._settings import Settings
 from pytest_resources._totals import SessionTotals
@@ -48,10 +48,6 @@ class Run(RunTarget):
     @property
     def recordings(self) -> list[Recording]:
         return self.ledger.recordings_of(self.run_id)
-
-    @property
-    def problems(self) -> list[Problems]:
-        return [entry.problems for entry in self.ledger.entries if entry.run_id == self.run_id]
 
     @cached_property
     def init_context(self) -> InitResourceContext:

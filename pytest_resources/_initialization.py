@@ -59,7 +59,7 @@ def user_line() -> Location | None:
     return None if frame is None else Location(frame.f_code.co_filename, frame.f_lineno)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class RunTarget:
     """What an initialization needs of its run: its id, the session's instance, and the
     test's ledger and settings."""
@@ -72,6 +72,9 @@ class RunTarget:
     @cached_property
     def dagster_run(self) -> DagsterRun:
         return DagsterRun(job_name=_JOB_NAME, run_id=self.run_id)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.run_id[:8]}>"
 
 
 class OpenResources:

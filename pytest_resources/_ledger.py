@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
@@ -22,10 +23,8 @@ from pytest_resources._recording import Recording
 class Status(enum.Enum):
     """How far the test has shown one entry's problems."""
 
-    # Found, and shown nowhere yet.
+    # Found, and not raised in an error of their own (maybe a note on one: ``Entry.carrier``).
     PENDING = "pending"
-    # Added as a note to an error in flight (the entry's ``carrier``), which may never surface.
-    NOTED = "noted"
     # Raised as their own LifecycleError or PrivateStateLeak, which the test may have caught.
     RAISED = "raised"
     # Shown in the test's report: nothing left to do.
@@ -39,7 +38,8 @@ class Entry:
     problems: Problems
     run_id: str
     status: Status = Status.PENDING
-    # The exception that carries the problems as a note (Python 3.11+).
+    # The error in flight that carries the problems as a note (Python 3.11+); it may never
+    # surface.
     carrier: BaseException | None = None
 
     def shown_by(self, error: BaseException) -> bool:
@@ -78,22 +78,19 @@ class Ledger:
     def recordings_of(self, run_id: str) -> list[Recording]:
         return [recording for recording in self.recordings if recording.run_id == run_id]
 
-    @property
-    def problems(self) -> list[Problems]:
-        return [entry.problems for entry in self.entries]
-
     def add(self, problems: Problems, run_id: str) -> None:
         """Enter what one initialization of run ``run_id`` broke, if anything."""
         if problems:
             self.entries.append(Entry(problems, run_id))
 
-    def _entry(self, problems: Problems) -> Entry | None:
-        return next((entry for entry in self.entries if entry.problems is problems), None)
+    def _entries_of(self, problems: Iterable[Problems]) -> Iterator[Entry]:
+        shown = list(problems)
+        return (entry for entry in self.entries if any(entry.problems is p for p in shown))
 
     def mark_raised(self, *raised: Problems) -> None:
         """Enter problems as raised in their own error (``Problems.error``)."""
-        for entry in self.entries:
-            if entry.status is not Status.REPORTED and any(entry.problems is p for p in raised):
+        for entry in self._entries_of(raised):
+            if entry.status is not Status.REPORTED:
                 entry.status = Status.RAISED
 
     def noted(self, problems: Problems, error: BaseException) -> None:
@@ -101,11 +98,8 @@ class Ledger:
         if not problems or not hasattr(error, "add_note"):
             return
         error.add_note(problems.report())
-        entry = self._entry(problems)
-        if entry is not None:
+        for entry in self._entries_of([problems]):
             entry.carrier = error
-            if entry.status is Status.PENDING:
-                entry.status = Status.NOTED
 
     def unreported(self, run_id: str | None = None) -> list[Problems]:
         """What the test's report has not shown yet (of one run, with ``run_id``)."""
@@ -121,10 +115,9 @@ class Ledger:
             if entry.status is not Status.REPORTED and entry.shown_by(error):
                 entry.status = Status.REPORTED
 
-    def mark_reported(self, problems: list[Problems]) -> None:
-        for entry in self.entries:
-            if any(entry.problems is shown for shown in problems):
-                entry.status = Status.REPORTED
+    def mark_reported(self, problems: Iterable[Problems]) -> None:
+        for entry in self._entries_of(problems):
+            entry.status = Status.REPORTED
 
     def close_forgotten(self) -> None:
         """Exit, newest first, what the test entered and never exited: teardown always runs,
