@@ -29,9 +29,6 @@ from pytest_resources._initialization import OpenResources, RunTarget, user_line
 from pytest_resources._keys import as_named_resources
 from pytest_resources._ledger import Ledger
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
-from pytest_resources._multiprocess._session import MultiprocessSession
-from pytest_resources._multiprocess.materialize import materialize
-from pytest_resources._multiprocess.result import RunResult
 from pytest_resources._problems import report_problems
 from pytest_resources._recording import Location, Recording
 from pytest_resources._settings import Settings
@@ -40,6 +37,8 @@ from pytest_resources._totals import SessionTotals
 if TYPE_CHECKING:
     from pytest_resources._audit import AuditSummary
     from pytest_resources._faults import Fault
+    from pytest_resources._multiprocess._session import MultiprocessSession
+    from pytest_resources._multiprocess.result import RunResult
 
 
 class Run(RunTarget):
@@ -116,7 +115,8 @@ class Run(RunTarget):
         ``use(live_value)`` inside, and assert every lifecycle rule and the leak audit. The
         injected failure is expected and swallowed; anything else fails."""
         __tracebackhide__ = True
-        # Imported here: hypothesis loads only for the tests that check or audit.
+        # Imported here, as audit() and materialize() do: a test loads what it uses
+        # (hypothesis, for check and audit).
         from pytest_resources._faults import check_resource
 
         return check_resource(self, resource, fault=fault, key=key, use=use)
@@ -233,6 +233,8 @@ class RunContext:
 
     def _multiprocess_session(self) -> MultiprocessSession:
         if self._multiprocess is None:
+            from pytest_resources._multiprocess._session import MultiprocessSession
+
             self._multiprocess = session = MultiprocessSession()
             # The safety net, should the session never close: close() does it first.
             weakref.finalize(self, session.close)
@@ -396,6 +398,9 @@ class RunContext:
         ``release_check=True`` checks, in each process, that what the resources' setups opened
         was released (the test's and the project's setting by default)."""
         __tracebackhide__ = True
+        # Imported here: only the tests that run assets or jobs for real load it.
+        from pytest_resources._multiprocess.materialize import materialize
+
         test = self._current
         return materialize(
             assets_or_definitions_or_job,
