@@ -104,25 +104,23 @@ def materialize(
     check_keys(given, what="run_context.materialize()")
     kind, objects = _target_kind(target)
     frame = user_frame()
-    caller = frame.f_globals.get("__name__") if frame is not None else None
+    name = frame.f_globals.get("__name__") if frame is not None else None
+    caller = name if isinstance(name, str) else None
     location = Location(frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
     recorder = step_process.ProcessRecorder()
     recorder.fallback_location = location
     ledger.release_checked = ledger.release_checked or settings.release_check
-    run = dict(run_config or {})
+    config = dict(run_config or {})
     if executor == "in_process":
         executed = _execute_in_process(
-            target, given, run, instance, recorder, settings, raise_on_error
+            target, given, config, instance, recorder, settings, raise_on_error
         )
     else:
-        references = [
-            reference(obj, caller if isinstance(caller, str) else None) for obj in objects
-        ]
         executed = _execute_in_step_processes(
             kind,
-            references,
+            [reference(obj, caller) for obj in objects],
             given,
-            run,
+            config,
             multiprocess_session(),
             recorder,
             settings,
