@@ -12,8 +12,9 @@ teardown, a step process each) with Dagster's multiprocess executor:
 Each variant runs in a fresh interpreter per round (so each pays for its own forkserver once,
 as a test session does): one warm-up run, then ``--runs`` timed runs. Rounds alternate the
 variants. The median per run is reported, with the ratio per round. Then the per-process cost
-of the recording itself: importing ``pytest_resources._child`` in a step process that has
-``dagster`` already (what a spawn start pays; a forkserver preloads it), and writing one event.
+of the recording itself: importing ``pytest_resources._multiprocess.step_process`` in a step
+process that has ``dagster`` already (what a spawn start pays; a forkserver preloads it), and
+writing one event.
 
     .venv/bin/python -m bench.multiprocess [--rounds 3] [--runs 4] [--start-method forkserver]
                                            [--json PATH]
@@ -96,15 +97,14 @@ if variant == "plain":
             times.append(time.perf_counter() - start)
     instance.dispose()
 else:
-    from pytest_resources._multiprocess import close_session, materialize
-    from pytest_resources._run import RunContext
+    from pytest_resources._context import RunContext
 
     context = RunContext()
     for i in range(runs + 1):
         context.begin_test("bench")
         start = time.perf_counter()
-        result = materialize(
-            context, [m.users, m.report], resources={"client": m.client()},
+        result = context.materialize(
+            [m.users, m.report], resources={"client": m.client()},
             executor="multiprocess", start_method=start_method,
         )
         elapsed = time.perf_counter() - start
@@ -112,7 +112,6 @@ else:
         context.end_test()
         if i:
             times.append(elapsed)
-    close_session(context)
     context.close()
 print(json.dumps(times))
 """
@@ -120,14 +119,14 @@ print(json.dumps(times))
 CHILD_IMPORT = """
 import time, dagster
 start = time.perf_counter()
-import pytest_resources._child
+import pytest_resources._multiprocess.step_process
 print(time.perf_counter() - start)
 """
 
 EVENT_WRITE = """
 import os, tempfile, time
-from pytest_resources._child import ProcessRecorder
-from pytest_resources._recording import RegisteredResource, _Tag
+from pytest_resources._multiprocess.step_process import ProcessRecorder
+from pytest_resources._recording import Hook, RegisteredResource, _Tag
 
 class R: pass
 
@@ -137,7 +136,7 @@ tag = _Tag(recorder, RegisteredResource("client", R))
 n = 2000
 start = time.perf_counter()
 for _ in range(n):
-    recorder.record(tag, "setup_for_execution", "returned", None, None)
+    recorder.record(tag, Hook.SETUP, "returned", None, None)
 print((time.perf_counter() - start) / n)
 """
 
@@ -203,7 +202,8 @@ def main() -> None:
         f"{', '.join(f'{r:.2f}' for r in ratios)})"
     )
     print(
-        f"  step process: import pytest_resources._child {child_import * 1000:.0f} ms "
+        "  step process: import pytest_resources._multiprocess.step_process "
+        f"{child_import * 1000:.0f} ms "
         "(spawn only; a forkserver preloads it)"
     )
     print(f"  step process: one recorded hook call written {event_write * 1e6:.0f} us")

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 
 from bench.run import TokenClient
 from pytest_resources import resources
-from pytest_resources._run import RunContext
+from pytest_resources._context import RunContext
 
 TARGET_DEFAULTS_OVER_PLUGIN = 20.0
 

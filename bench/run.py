@@ -42,8 +42,8 @@ from typing import Any
 import dagster
 from pydantic import PrivateAttr
 
-from pytest_resources._recording import SETUP, TEARDOWN
-from pytest_resources._run import RunContext
+from pytest_resources._context import RunContext
+from pytest_resources._recording import Hook
 
 VARIANTS = ("open", "audited", "released", "shared", "defaults")
 # open / shared at most this: what recording and the rule checks may add on top of Dagster.
@@ -160,7 +160,7 @@ class Bench:
         with self.ctx.open(res):
             pass
         hooks = [e.hook for r in self.test_runs.recordings for e in r.events]
-        if SETUP not in hooks or TEARDOWN not in hooks:
+        if Hook.SETUP not in hooks or Hook.TEARDOWN not in hooks:
             raise RuntimeError(f"run_context.open recorded no setup/teardown: {hooks}")
         self.fresh_test()
 

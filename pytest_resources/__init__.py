@@ -18,12 +18,14 @@ from pytest_resources._errors import (
 )
 
 if TYPE_CHECKING:
-    from pytest_resources._faults import AuditSummary, Fault, InjectedFault, faults
+    from pytest_resources._audit import AuditSummary
+    from pytest_resources._context import Run, RunContext
+    from pytest_resources._faults import Fault, InjectedFault, faults
     from pytest_resources._leak_audit import assert_no_private_leaks, find_private_leaks
-    from pytest_resources._multiprocess import RunResult
+    from pytest_resources._lifecycle import Lifecycle
+    from pytest_resources._multiprocess.result import RunResult
     from pytest_resources._recording import Event
     from pytest_resources._release_check import release_check_available
-    from pytest_resources._run import Lifecycle, Run, RunContext
     from pytest_resources._strategies import (
         ConfigWithEnv,
         env_applied,
@@ -60,15 +62,15 @@ __all__ = [
 ]
 
 _LAZY = {
-    "AuditSummary": "pytest_resources._faults",
+    "AuditSummary": "pytest_resources._audit",
     "Fault": "pytest_resources._faults",
     "InjectedFault": "pytest_resources._faults",
     "faults": "pytest_resources._faults",
     "Event": "pytest_resources._recording",
-    "Lifecycle": "pytest_resources._run",
-    "Run": "pytest_resources._run",
-    "RunContext": "pytest_resources._run",
-    "RunResult": "pytest_resources._multiprocess",
+    "Lifecycle": "pytest_resources._lifecycle",
+    "Run": "pytest_resources._context",
+    "RunContext": "pytest_resources._context",
+    "RunResult": "pytest_resources._multiprocess.result",
     "assert_no_private_leaks": "pytest_resources._leak_audit",
     "find_private_leaks": "pytest_resources._leak_audit",
     "release_check_available": "pytest_resources._release_check",

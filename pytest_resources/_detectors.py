@@ -29,11 +29,7 @@ from pytest_resources._recording import (
     Location,
     Recording,
 )
-from pytest_resources._rules import Violation
-
-# Rule numbers, continuing the lifecycle rules (pytest_resources._rules.RULE_TITLES).
-MISSPELLED_HOOK_RULE = 9
-LIVE_VALUE_RULE = 10
+from pytest_resources._rules import Rule, Violation
 
 # Parameter names a hook's context goes by when it is not annotated.
 _CONTEXT_NAMES = frozenset({"context", "ctx", "init_context", "_context", "_ctx", "_init_context"})
@@ -327,7 +323,7 @@ def find_defects(
         for hook in misspelled_hooks(cls, strict=strict):
             found.append(
                 Violation(
-                    MISSPELLED_HOOK_RULE,
+                    Rule.MISSPELLED_HOOK,
                     key,
                     cls,
                     hook.describe(),
@@ -342,7 +338,7 @@ def find_defects(
             continue  # a plain value or function resource: not the resource's own doing
         found.append(
             Violation(
-                LIVE_VALUE_RULE,
+                Rule.LIVE_VALUE,
                 value.key,
                 handing_out.resource_class,
                 value.describe(),

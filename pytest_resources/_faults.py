@@ -1,64 +1,89 @@
-"""Fault injection and property-based lifecycle checks: ``faults()``, ``check`` and ``audit``.
+"""Fault injection and the one-resource check: ``faults()``, ``Fault`` and ``run_context.check``.
 
 A fault is raised from inside Dagster's own resource initialization (through the recording
 hooks), so a resource meets it exactly as it would meet a real failure at that point of a run.
+To add a fault place: a member of :class:`Place` (with the hook it fires in, or fire it in
+:meth:`FaultedRun.check`), and its line in docs/reference.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+import enum
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster
 import hypothesis
-import hypothesis.errors
 from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
 
-from pytest_resources._errors import (
-    ConfigFailure,
-    LifecycleError,
-    PrivateStateLeak,
-    ResourceUsageError,
-)
-from pytest_resources._recording import CREATE, SETUP, TEARDOWN, Recording
-from pytest_resources._run import Lifecycle, OpenResources, as_named_resources
+from pytest_resources._errors import LifecycleError, ResourceUsageError
+from pytest_resources._initialization import OpenResources, RunTarget
+from pytest_resources._keys import as_named_resources
+from pytest_resources._lifecycle import Lifecycle, lifecycle_of
+from pytest_resources._recording import Hook, Recording
 
-if TYPE_CHECKING:
-    from pytest_resources._run import Run, RunContext
+
+class Place(str, enum.Enum):
+    """Where a fault can go, in the order a run meets them; equal to its name as a string."""
+
+    NESTED_SETUP = "nested_setup"
+    SETUP = "setup"
+    CREATE_RESOURCE = "create_resource"
+    LATER_SETUP = "later_setup"
+    BODY = "body"
+    TEARDOWN = "teardown"
+
+    @property
+    def description(self) -> str:
+        """What a report calls it."""
+        return _PLACE_INFO[self][0]
+
+    @property
+    def hook(self) -> Hook | None:
+        """The recorded hook it fires in; None for the places the check raises itself."""
+        return _PLACE_INFO[self][1]
+
+    @property
+    def reached_by(self) -> str:
+        """The call Dagster must make for it to apply."""
+        return _PLACE_INFO[self][2]
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+_PLACE_INFO: dict[Place, tuple[str, Hook | None, str]] = {
+    Place.NESTED_SETUP: (
+        "the setup of one of its nested resources",
+        Hook.SETUP,
+        "the setup of any of its nested resources",
+    ),
+    Place.SETUP: ("its setup_for_execution", Hook.SETUP, "its setup_for_execution"),
+    Place.CREATE_RESOURCE: ("its create_resource", Hook.CREATE, "its create_resource"),
+    Place.LATER_SETUP: ("the setup of a resource initialized after it", None, ""),
+    Place.BODY: ("the step using it (the test body)", None, ""),
+    Place.TEARDOWN: (
+        "its teardown_after_execution, after it ran",
+        Hook.TEARDOWN,
+        "its teardown_after_execution (Dagster calls it only when the class overrides it)",
+    ),
+}
 
 #: Where a fault can go, in the order a run meets them.
-PLACES = ("nested_setup", "setup", "create_resource", "later_setup", "body", "teardown")
-_DESCRIPTIONS = {
-    "nested_setup": "the setup of one of its nested resources",
-    "setup": "its setup_for_execution",
-    "create_resource": "its create_resource",
-    "later_setup": "the setup of a resource initialized after it",
-    "body": "the step using it (the test body)",
-    "teardown": "its teardown_after_execution, after it ran",
-}
-# The hook Dagster must call for a place to apply, when it is the resource's own.
-_HOOK_CALLED = {
-    "setup": "its setup_for_execution",
-    "create_resource": "its create_resource",
-    "teardown": "its teardown_after_execution (Dagster calls it only when the class overrides it)",
-}
-# The recorded hook each place fires in; "later_setup" and "body" are raised by check itself.
-_HOOK_OF_PLACE = {
-    "nested_setup": SETUP,
-    "setup": SETUP,
-    "create_resource": CREATE,
-    "teardown": TEARDOWN,
-}
+PLACES = tuple(place.value for place in Place)
 # The key of the resource that fails after the checked one: it requires the checked resource,
 # so Dagster initializes it later.
 _LATER_KEY = "pytest_resources_later_resource"
+
+
+def _place(where: str, what: str) -> Place:
+    try:
+        return Place(where)
+    except ValueError:
+        raise ResourceUsageError(
+            f"{what}: where must be one of {', '.join(map(repr, PLACES))}."
+        ) from None
 
 
 class InjectedFault(Exception):
@@ -74,10 +99,7 @@ class Fault:
     where: str
 
     def __post_init__(self) -> None:
-        if self.where not in PLACES:
-            raise InvalidArgument(
-                f"Fault(where={self.where!r}): where must be one of {', '.join(map(repr, PLACES))}."
-            )
+        _place(self.where, f"Fault(where={self.where!r})")
 
 
 def faults(*, places: Iterable[str] = PLACES) -> st.SearchStrategy[Fault]:
@@ -89,24 +111,24 @@ def faults(*, places: Iterable[str] = PLACES) -> st.SearchStrategy[Fault]:
     chosen = list(places)
     unknown = [place for place in chosen if place not in PLACES]
     if unknown or not chosen:
-        raise InvalidArgument(
+        raise ResourceUsageError(
             f"faults(places={chosen!r}): choose one or more of {', '.join(map(repr, PLACES))}."
         )
     return st.sampled_from([Fault(place) for place in PLACES if place in chosen])
 
 
 @dataclass
-class _ArmedFault:
+class ArmedFault:
     """One fault, armed for one run against the resource under ``target``."""
 
-    where: str
+    where: Place
     target: str
     exception: InjectedFault = field(init=False)
     fired: bool = False
 
     def __post_init__(self) -> None:
         self.exception = InjectedFault(
-            f"pytest-resources injected a failure into {_DESCRIPTIONS[self.where]} "
+            f"pytest-resources injected a failure into {self.where.description} "
             f"(resource {self.target!r})"
         )
 
@@ -115,11 +137,11 @@ class _ArmedFault:
         self.fired = True
         raise self.exception
 
-    def fire_at(self, hook: str, key: str) -> None:
+    def fire_at(self, hook: Hook, key: str) -> None:
         __tracebackhide__ = True
-        if self.fired or hook != _HOOK_OF_PLACE.get(self.where):
+        if self.fired or hook != self.where.hook:
             return
-        if self.where == "nested_setup":
+        if self.where is Place.NESTED_SETUP:
             applies = key.startswith(self.target + ".")
         else:
             applies = key == self.target
@@ -139,7 +161,7 @@ class _ArmedFault:
         return False
 
 
-def _later_resource(target: str, fault: _ArmedFault) -> dagster.ResourceDefinition:
+def _later_resource(target: str, fault: ArmedFault) -> dagster.ResourceDefinition:
     @dagster.resource(required_resource_keys={target})
     def later_resource(_context: dagster.InitResourceContext) -> None:
         fault.fire()
@@ -147,7 +169,7 @@ def _later_resource(target: str, fault: _ArmedFault) -> dagster.ResourceDefiniti
     return later_resource
 
 
-class _FaultNotApplicable(Exception):
+class FaultNotApplicable(Exception):
     """Dagster never reached the place of the fault for this resource."""
 
     def __init__(self, why: str) -> None:
@@ -155,17 +177,18 @@ class _FaultNotApplicable(Exception):
         self.why = why
 
 
-def _not_applicable(where: str, target: str, why: str) -> None:
+def _not_applicable(where: Place, target: str, why: str) -> None:
     """Inside a hypothesis test a fault that does not apply is a rejected example."""
     __tracebackhide__ = True
     if hypothesis.currently_in_test_context():
         hypothesis.reject()
     raise ResourceUsageError(
-        f"run_context.check(): Fault(where={where!r}) does not apply to {target!r}: {why}."
+        f"run_context.check(): Fault(where={where.value!r}) does not apply to {target!r}: {why}."
     )
 
 
-def _target_of(resource: Any, key: str | None) -> tuple[dict[str, Any], str]:
+def target_of(resource: Any, key: str | None) -> tuple[dict[str, Any], str]:
+    """The one resource to check, by its key."""
     named = as_named_resources(resource, key, what="run_context.check()")
     if len(named) != 1:
         raise ResourceUsageError("run_context.check() checks one resource at a time.")
@@ -174,7 +197,7 @@ def _target_of(resource: Any, key: str | None) -> tuple[dict[str, Any], str]:
 
 
 def check_resource(
-    run: Run,
+    run: RunTarget,
     resource: Any,
     *,
     fault: Fault | None,
@@ -184,21 +207,21 @@ def check_resource(
     """Open ``resource`` in ``run`` with ``fault`` injected; every rule and the leak audit must
     hold, and the injected failure must be the only thing that goes wrong."""
     __tracebackhide__ = True
-    named, target = _target_of(resource, key)
-    armed = None if fault is None else _ArmedFault(fault.where, target)
+    named, target = target_of(resource, key)
+    armed = None if fault is None else ArmedFault(Place(fault.where), target)
     try:
-        _FaultedRun(run, named, target, armed).check(use)
-    except _FaultNotApplicable as not_applicable:
+        FaultedRun(run, named, target, armed).check(use)
+    except FaultNotApplicable as not_applicable:
         assert armed is not None
         _not_applicable(armed.where, target, not_applicable.why)
-    return run.lifecycle(target)
+    return lifecycle_of(run.ledger.recordings_of(run.run_id), target)
 
 
-class _FaultedRun:
+class FaultedRun:
     """One run of one resource with one fault (or none) injected."""
 
     def __init__(
-        self, run: Run, named: dict[str, Any], target: str, armed: _ArmedFault | None
+        self, run: RunTarget, named: dict[str, Any], target: str, armed: ArmedFault | None
     ) -> None:
         __tracebackhide__ = True
         self.run = run
@@ -206,326 +229,60 @@ class _FaultedRun:
         self.armed = armed
         self.named = named
         to_open = dict(named)
-        if armed is not None and armed.where == "later_setup":
+        if armed is not None and armed.where is Place.LATER_SETUP:
             to_open[_LATER_KEY] = _later_resource(target, armed)
         self.opened = OpenResources(run, to_open, fault=armed)
 
     def check(self, use: Callable[[Any], object] | None) -> None:
-        """Raise what went wrong besides the injected failure; _FaultNotApplicable when Dagster
+        """Raise what went wrong besides the injected failure; FaultNotApplicable when Dagster
         never reached the fault's place."""
         __tracebackhide__ = True
-        armed, opened, target = self.armed, self.opened, self.target
-        if armed is not None and armed.where == "nested_setup":
-            layout = Recording(self.run.run_id)
-            layout.register(self.named)
-            if not any(nested.startswith(target + ".") for nested in layout.resources):
-                raise _FaultNotApplicable("it has no nested resources")
+        self._require_nested_resources()
         try:
-            with opened as values:
-                if use is not None:
-                    use(values[target])
-                if armed is not None and armed.where == "body":
-                    armed.fire()
+            self._run(use)
         except BaseException as error:
-            if armed is None or not armed.is_injected(error):
-                raise  # the resource's own failure, or a broken rule raised at the run's exit
-            if opened.problems:
-                self.run.owner.raised.add(id(opened.problems))
-                raise opened.problems.error() from None
+            self._raise_unless_injected(error)
         else:
-            if armed is not None and armed.fired and armed.where != "teardown":
-                raise LifecycleError(
-                    f"the failure injected into {_DESCRIPTIONS[armed.where]} (resource "
-                    f"{target!r}) never reached Dagster: the resource caught it, so a real "
-                    "failure there would go unnoticed and the run would go on with a half "
-                    "set-up resource."
-                )
-        if armed is not None and not armed.fired:
-            raise _FaultNotApplicable(f"Dagster never called {_HOOK_CALLED[armed.where]}")
+            self._require_fault_surfaced()
+        if self.armed is not None and not self.armed.fired:
+            raise FaultNotApplicable(f"Dagster never called {self.armed.where.reached_by}")
 
-
-# ---------------------------------------------------------------------------------------------
-# The one-call audit
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuditSummary:
-    """What :meth:`RunContext.audit` checked."""
-
-    resource_class: type[Any]
-    #: Generated configs; each ran once with no fault and once under every fault that applies.
-    examples: int
-    #: Runs per fault place ("no fault" first), in the order a run meets them.
-    by_fault: dict[str, int]
-    #: Fault places that applied to no generated config, with the reason.
-    not_applicable: dict[str, str] = field(default_factory=dict)
-    #: Defaulted fields the strategies cannot infer: every config kept their default.
-    defaults_kept: tuple[str, ...] = ()
-    #: Defects of the class seen while generating configs: a validator that raised something
-    #: other than a validation error.
-    findings: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        runs = ", ".join(f"{place} {count}" for place, count in self.by_fault.items())
-        text = (
-            f"audited {self.resource_class.__qualname__}: {self.examples} generated configs, "
-            f"each run with no fault and under every fault that applies ({runs} runs)"
-        )
-        if self.not_applicable:
-            skipped = "; ".join(f"{place}: {why}" for place, why in self.not_applicable.items())
-            text += f"; not applicable: {skipped}"
-        if self.defaults_kept:
-            text += f"; kept their default: {', '.join(self.defaults_kept)}"
-        text += "; every lifecycle rule and the leak audit held"
-        for finding in self.findings:
-            text += f"\nfinding: {finding}"
-        return text
-
-
-@contextlib.contextmanager
-def _in_temporary_directory() -> Iterator[None]:
-    """Run in a fresh, empty working directory, removed afterwards: whatever a resource creates
-    from a generated relative path lands there."""
-    previous = os.getcwd()
-    # A resource may leave what cannot be removed (a read-only directory): never fail for it.
-    with tempfile.TemporaryDirectory(
-        prefix="pytest-resources-audit-", ignore_cleanup_errors=True
-    ) as directory:
-        os.chdir(directory)
-        try:
-            yield
-        finally:
-            os.chdir(previous)
-
-
-@dataclass
-class _Tally:
-    """What an audit ran: configs that passed every place, runs per place, and why a place
-    did not apply (a place may apply to some configs only: an optional nested resource)."""
-
-    configs: int = 0
-    runs: Counter[str] = field(default_factory=Counter)
-    why_not: dict[str, str] = field(default_factory=dict)
-
-
-# Once an audit has failed, hypothesis shrinks the example for at most this long; then every
-# other candidate passes untried, so the report comes soon with the smallest example found.
-_SHRINK_SECONDS = 20.0
-
-
-@dataclass
-class _Failures:
-    """The audit's latest failure, kept in case hypothesis cannot reproduce it, and the
-    shrinking time budget."""
-
-    error: BaseException | None = None
-    example: str = ""
-    # Where the run that failed had its fault: shrinking reruns only that place.
-    place: str | None = None
-    first_at: float | None = None
-
-    def keep(self, error: BaseException, example: str, place: str | None) -> None:
-        self.error, self.example, self.place = error, example, place
-        if self.first_at is None:
-            self.first_at = time.monotonic()
-
-    def skips(self, example: str) -> bool:
-        """Whether to pass ``example`` untried: the budget is spent, and it is not the one
-        hypothesis will replay (the smallest failing example, the latest one found)."""
-        if self.first_at is None or time.monotonic() - self.first_at < _SHRINK_SECONDS:
-            return False
-        return example != self.example
-
-    def as_headline(self) -> BaseException | None:
-        """The kept failure, for when hypothesis' replay passed: the run changed state that
-        lives as long as the process, so the replay did not meet the same conditions."""
-        error = self.error
-        if error is None:
-            return None
-        note = (
-            f"pytest-resources: the audit failed for {self.example}; when hypothesis replayed "
-            "that example it passed, so an earlier run changed something that outlives a run "
-            "(a started JVM or server, a module-level cache, an environment variable). The "
-            "failure above is the one that happened."
-        )
-        if hasattr(error, "add_note"):
-            error.add_note(note)
-        else:  # Python 3.10: pytest shows __notes__ all the same
-            error.__notes__ = [*getattr(error, "__notes__", []), note]
-        # Raised from inside the handler of hypothesis' Flaky error: show this one alone.
-        error.__suppress_context__ = True
-        return error
-
-
-class _Example:
-    """A generated config as hypothesis shows it: the call that builds it, secrets redacted."""
-
-    def __init__(self, cls: type[Any], config: dict[str, Any], instance: Any) -> None:
-        self.cls, self.config, self.instance = cls, config, instance
-
-    def __repr__(self) -> str:
-        from pytest_resources._strategies import shown_config
-
-        return f"{self.cls.__name__}({shown_config(self.cls, self.config)})"
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # hypothesis would otherwise show how the example was built: the raw config, secrets too.
-        printer.text(repr(self))
-
-
-def _fault_name(place: str | None) -> str:
-    return "no fault injected" if place is None else f"Fault(where={place!r}) injected"
-
-
-def _config_failure(example: _Example, place: str | None, error: BaseException) -> ConfigFailure:
-    """The resource's own exception for a generated config, with the field(s) it was given and
-    how to constrain or pin them."""
-    from pytest_resources._strategies import masked, shown_config
-
-    cls, config = example.cls, example.config
-    text = masked(cls, config, " ".join(f"{type(error).__name__}: {error}".split()))
-    headline = (
-        f"{cls.__name__}'s own code raised {text}\n"
-        f"  with {_fault_name(place)}, for the generated config "
-        f"{cls.__name__}({shown_config(cls, config)})."
-    )
-    if not config:
-        return ConfigFailure(headline + " No field was drawn: it fails whatever the config.")
-    # The field whose value the exception shows comes first; else the first drawn.
-    key = min(config, key=lambda key: str(config[key]) not in str(error))
-    return ConfigFailure(
-        f"{headline}\n"
-        f"  If {cls.__name__} cannot take such a value, constrain the field so that pydantic "
-        f"rejects it and the audit draws only values it takes, e.g. {_constraint_hint(cls, key)};"
-        f"\n  or pin it for the audit: "
-        f"run_context.audit({cls.__name__}, {key}=<a value or strategy>)."
-    )
-
-
-def _constraint_hint(cls: type[Any], key: str) -> str:
-    """How to constrain field ``key`` in its class, by its annotation."""
-    info = next(
-        (info for name, info in cls.model_fields.items() if key in (name, info.alias)), None
-    )
-    annotation = getattr(info, "annotation", None)
-    base = getattr(annotation, "__name__", None)
-    if annotation is str:
-        return f"`{key}: str = Field(min_length=1)` or `Field(pattern=...)`"
-    if annotation in (int, float):
-        return f"`{key}: {base} = Field(ge=0)` or `Annotated[{base}, Field(ge=0, le=...)]`"
-    return f"`{key}: Annotated[..., AfterValidator(check)]` or a field_validator"
-
-
-def _users_exception(error: BaseException) -> BaseException:
-    """The user's own exception inside Dagster's wrappers (DagsterResourceFunctionError...)."""
-    while isinstance(error, dagster.DagsterUserCodeExecutionError) and error.__cause__:
-        error = error.__cause__
-    return error
-
-
-def audit_resource_class(
-    context: RunContext,
-    resource_class: type[Any],
-    *,
-    max_examples: int,
-    use: Callable[[Any], object] | None,
-    overrides: dict[str, Any],
-) -> AuditSummary:
-    """Generated configs, each run with no fault and under every fault place that applies to
-    it, each run fresh, against the rules and the leak audit, in a temporary directory."""
-    __tracebackhide__ = True
-    from pytest_resources._strategies import masked, plan_for_audit
-
-    plan = plan_for_audit(resource_class, overrides)
-    tally = _Tally()
-    failures = _Failures()
-    examples = plan.accepted().map(
-        lambda accepted: _Example(resource_class, accepted.config, accepted.instance)
-    )
-
-    def run_once(example: _Example, place: str | None) -> None:
-        __tracebackhide__ = True
-        named, target = _target_of(example.instance, None)
-        armed = None if place is None else _ArmedFault(place, target)
-        with context.run() as run:
-            faulted = _FaultedRun(run, named, target, armed)
-            try:
-                faulted.check(use)
-            except _FaultNotApplicable as not_applicable:
-                assert place is not None
-                tally.why_not.setdefault(place, not_applicable.why)
-                return
-            except (LifecycleError, PrivateStateLeak, ResourceUsageError):
-                raise
-            except Exception as error:
-                problems = faulted.opened.problems
-                if problems:
-                    # A broken rule is the headline; the resource's exception is its cause.
-                    run.owner.raised.add(id(problems))
-                    raise problems.error() from error
-                users = _users_exception(error)
-                failure = _config_failure(example, place, users)
-                if masked(resource_class, example.config, str(users)) != str(users):
-                    # The exception's own text shows a secret: leave it out of the report.
-                    raise failure from None
-                raise failure from users
-        tally.runs["no fault" if place is None else place] += 1
-
-    # One failure per cause: no shrinking of several bugs at once (each shrink reruns every
-    # place), and no explain phase, whose lines are the plugin's, not the user's.
-    @hypothesis.settings(
-        max_examples=max_examples,
-        deadline=None,
-        report_multiple_bugs=False,
-        phases=[phase for phase in hypothesis.Phase if phase.name != "explain"],
-    )
-    @hypothesis.given(resource=examples)
-    def audit(resource: _Example) -> None:
-        __tracebackhide__ = True
-        if failures.skips(repr(resource)):
+    def _require_nested_resources(self) -> None:
+        if self.armed is None or self.armed.where is not Place.NESTED_SETUP:
             return
-        # Once a run has failed, hypothesis only looks for a smaller example that fails: the
-        # place that failed tells, at a seventh of the cost.
-        places = (None, *PLACES) if failures.error is None else (failures.place,)
-        with _in_temporary_directory():
-            for place in places:
-                try:
-                    run_once(resource, place)
-                except BaseException as error:
-                    hypothesis.note(f"The run that failed had {_fault_name(place)}.")
-                    failures.keep(error, repr(resource), place)
-                    raise
-        tally.configs += 1
+        layout = Recording(self.run.run_id)
+        layout.register(self.named)
+        if not any(nested.startswith(self.target + ".") for nested in layout.resources):
+            raise FaultNotApplicable("it has no nested resources")
 
-    # hypothesis keys its example database by the test's source, the same for every class:
-    # key it by the audited class too, so a failure saved for one class is replayed for it.
-    audit.hypothesis.inner_test._hypothesis_internal_add_digest = (  # type: ignore[attr-defined]
-        f"{resource_class.__module__}.{resource_class.__qualname__}".encode()
-    )
-    try:
-        audit()
-    except hypothesis.errors.Flaky:
-        headline = failures.as_headline()
-        if headline is None:
-            raise
-        raise headline.with_traceback(None)  # noqa: B904 - its context is hidden (as_headline)
-    except Exception as error:
-        # Raised afresh from here, a frame pytest hides: the report points at the user's
-        # audit line, not at hypothesis' internals (the resource's own frames stay in its cause).
-        raise error.with_traceback(None)  # noqa: B904 - the same exception, not a new one
-    runs = tally.runs
-    return AuditSummary(
-        resource_class,
-        tally.configs,
-        {place: runs[place] for place in ("no fault", *PLACES) if runs[place]},
-        {place: why for place, why in tally.why_not.items() if not runs[place]},
-        tuple(plan.defaults_kept),
-        tuple(
-            f"validating {resource_class.__name__} raised {name} (not a validation error) for "
-            f"{count} generated configs, e.g. {plan.stats.first_odd[name]}: a defect of "
-            f"{resource_class.__name__}, whose users get a {name} instead of pydantic's message "
-            "naming the field (a validator should raise ValueError or AssertionError)"
-            for name, count in plan.stats.odd_errors.items()
-        ),
-    )
+    def _run(self, use: Callable[[Any], object] | None) -> None:
+        """The run itself: open, use the live value, fail in the body if that is the place."""
+        __tracebackhide__ = True
+        with self.opened as values:
+            if use is not None:
+                use(values[self.target])
+            if self.armed is not None and self.armed.where is Place.BODY:
+                self.armed.fire()
+
+    def _raise_unless_injected(self, error: BaseException) -> None:
+        """The injected failure is expected (what the run broke around it is not); any other
+        error is the resource's own failure, or a broken rule raised at the run's exit."""
+        __tracebackhide__ = True
+        if self.armed is None or not self.armed.is_injected(error):
+            raise error
+        problems = self.opened.problems
+        if problems:
+            self.run.ledger.mark_raised(problems)
+            raise problems.error() from None
+
+    def _require_fault_surfaced(self) -> None:
+        """A fault that fired before teardown and never reached Dagster was swallowed."""
+        __tracebackhide__ = True
+        armed = self.armed
+        if armed is not None and armed.fired and armed.where is not Place.TEARDOWN:
+            raise LifecycleError(
+                f"the failure injected into {armed.where.description} (resource "
+                f"{self.target!r}) never reached Dagster: the resource caught it, so a real "
+                "failure there would go unnoticed and the run would go on with a half "
+                "set-up resource."
+            )

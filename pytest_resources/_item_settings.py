@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_resources._run import Settings
+    from pytest_resources._settings import Settings
 
 
 def settings_from(config: pytest.Config) -> Settings:
     from pytest_resources._release_check import DEFAULT_ALLOW
-    from pytest_resources._run import Settings
+    from pytest_resources._settings import Settings
 
     allowed: list[str] = config.getini("resources_release_allow")
     threads = [

@@ -12,7 +12,7 @@ import pydantic
 from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
 
 from pytest_resources._errors import ResourceUsageError
-from pytest_resources._run import default_key
+from pytest_resources._keys import default_key
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import enum
 import functools
 import importlib.util
 import os
@@ -46,14 +47,25 @@ from dagster._config.pythonic_config.resource import (
     PartialResource,
 )
 
-SETUP = "setup_for_execution"
-TEARDOWN = "teardown_after_execution"
-CREATE = "create_resource"
-YIELD = "yield_for_execution"
-YIELD_ENTER = "yield_for_execution enter"
-YIELD_EXIT = "yield_for_execution exit"
+
+class Hook(str, enum.Enum):
+    """A lifecycle call: a hook Dagster calls on a resource's copy, as it is named there, and
+    the two halves of the context manager ``yield_for_execution`` returns, as they are recorded.
+    Equal to its name as a string, so ``event.hook == "setup_for_execution"`` holds."""
+
+    SETUP = "setup_for_execution"
+    TEARDOWN = "teardown_after_execution"
+    CREATE = "create_resource"
+    YIELD = "yield_for_execution"
+    YIELD_ENTER = "yield_for_execution enter"
+    YIELD_EXIT = "yield_for_execution exit"
+
+    def __str__(self) -> str:  # the name, also in f-strings on every Python version
+        return self.value
+
+
 # The methods Dagster calls on a resource's copy, wrapped while a recording is active.
-HOOKS = (SETUP, TEARDOWN, CREATE, YIELD)
+HOOKS = (Hook.SETUP, Hook.TEARDOWN, Hook.CREATE, Hook.YIELD)
 
 Outcome = Literal["returned", "raised"]
 
@@ -97,7 +109,7 @@ class Event:
     sequence: int
     key: str
     resource_class: type[Any]
-    hook: str
+    hook: Hook
     run_id: str
     pid: int
     outcome: Outcome
@@ -217,6 +229,10 @@ class Recording:
                 return None
         return choose_registration(found, parent)
 
+    def registrations(self, obj: Any) -> list[RegisteredResource]:
+        """The registrations of an object the user built (several when it is reachable twice)."""
+        return self._by_object_id.get(id(obj), [])
+
     def adopt(self, copy: Any, tag: _Tag) -> None:
         """Remember that ``copy``, one of Dagster's copies, serves ``tag``'s resource."""
         self._copies[id(copy)] = (copy, tag)
@@ -255,19 +271,33 @@ class Recording:
     def record(
         self,
         tag: _Tag,
-        hook: str,
+        hook: Hook,
         outcome: Outcome,
         exception: BaseException | None,
         location: Location | None,
     ) -> None:
+        self.keep(tag.resource, hook, outcome, exception, location)
+
+    def keep(
+        self,
+        resource: RegisteredResource,
+        hook: Hook,
+        outcome: Outcome,
+        exception: BaseException | None,
+        location: Location | None,
+    ) -> None:
+        """Enter one call of ``hook`` on ``resource``'s copy (a step process's recording
+        writes it out instead)."""
         with self._lock:
-            event = self.new_event(tag, hook, outcome, exception, location, len(self.events) + 1)
+            event = self.new_event(
+                resource, hook, outcome, exception, location, len(self.events) + 1
+            )
             self.events.append(event)
 
     def new_event(
         self,
-        tag: _Tag,
-        hook: str,
+        resource: RegisteredResource,
+        hook: Hook,
         outcome: Outcome,
         exception: BaseException | None,
         location: Location | None,
@@ -275,8 +305,8 @@ class Recording:
     ) -> Event:
         return Event(
             sequence=sequence,
-            key=tag.resource.key,
-            resource_class=tag.resource.resource_class,
+            key=resource.key,
+            resource_class=resource.resource_class,
             hook=hook,
             run_id=self.run_id,
             pid=os.getpid(),
@@ -332,7 +362,7 @@ class SetupObserver(Protocol):
 
 
 class FaultPoint(Protocol):
-    def fire_at(self, hook: str, key: str) -> None:
+    def fire_at(self, hook: Hook, key: str) -> None:
         """Raise the injected failure if ``hook`` of the resource ``key`` is where it goes."""
 
     def is_injected(self, error: BaseException | None) -> bool:
@@ -462,7 +492,7 @@ def format_user_traceback(exception: BaseException) -> list[str]:
 _T = TypeVar("_T")
 
 
-def _with_fault(tag: _Tag, hook: str, method: Callable[..., _T]) -> Callable[..., _T]:
+def _with_fault(tag: _Tag, hook: Hook, method: Callable[..., _T]) -> Callable[..., _T]:
     """``method`` with the recording's injected failure: before setup and create_resource run,
     after teardown ran (so that what setup acquired is still released)."""
     fault = tag.recording.fault
@@ -471,10 +501,10 @@ def _with_fault(tag: _Tag, hook: str, method: Callable[..., _T]) -> Callable[...
 
     def call(*args: Any) -> _T:
         __tracebackhide__ = True
-        if hook != TEARDOWN:
+        if hook != Hook.TEARDOWN:
             fault.fire_at(hook, tag.resource.key)
         result = method(*args)
-        if hook == TEARDOWN:
+        if hook == Hook.TEARDOWN:
             fault.fire_at(hook, tag.resource.key)
         return result
 
@@ -483,7 +513,7 @@ def _with_fault(tag: _Tag, hook: str, method: Callable[..., _T]) -> Callable[...
 
 def _recorded_call(
     tag: _Tag,
-    hook: str,
+    hook: Hook,
     location: Location | None,
     call: Callable[..., _T],
     *args: Any,
@@ -511,7 +541,9 @@ class _RecordedContextManager:
     def __enter__(self) -> Any:
         __tracebackhide__ = True
         with self._tag.recording.setting_up(self._tag.resource.key):
-            value = _recorded_call(self._tag, YIELD_ENTER, self._location, self._wrapped.__enter__)
+            value = _recorded_call(
+                self._tag, Hook.YIELD_ENTER, self._location, self._wrapped.__enter__
+            )
         self._tag.recording.resource_ready(self._tag.resource.key, self._live_copy)
         return value
 
@@ -523,7 +555,13 @@ class _RecordedContextManager:
     ) -> Any:
         __tracebackhide__ = True
         return _recorded_call(
-            self._tag, YIELD_EXIT, self._location, self._wrapped.__exit__, exc_type, exc, traceback
+            self._tag,
+            Hook.YIELD_EXIT,
+            self._location,
+            self._wrapped.__exit__,
+            exc_type,
+            exc,
+            traceback,
         )
 
 
@@ -536,9 +574,9 @@ class _RecordedAsyncContextManager(_RecordedContextManager):
             with self._tag.recording.setting_up(self._tag.resource.key):
                 value = await self._wrapped.__aenter__()
         except BaseException as exc:
-            self._tag.recording.record(self._tag, YIELD_ENTER, "raised", exc, self._location)
+            self._tag.recording.record(self._tag, Hook.YIELD_ENTER, "raised", exc, self._location)
             raise
-        self._tag.recording.record(self._tag, YIELD_ENTER, "returned", None, self._location)
+        self._tag.recording.record(self._tag, Hook.YIELD_ENTER, "returned", None, self._location)
         self._tag.recording.resource_ready(self._tag.resource.key, self._live_copy)
         return value
 
@@ -552,9 +590,9 @@ class _RecordedAsyncContextManager(_RecordedContextManager):
         try:
             suppress = await self._wrapped.__aexit__(exc_type, exc, traceback)
         except BaseException as error:
-            self._tag.recording.record(self._tag, YIELD_EXIT, "raised", error, self._location)
+            self._tag.recording.record(self._tag, Hook.YIELD_EXIT, "raised", error, self._location)
             raise
-        self._tag.recording.record(self._tag, YIELD_EXIT, "returned", None, self._location)
+        self._tag.recording.record(self._tag, Hook.YIELD_EXIT, "returned", None, self._location)
         return suppress
 
 
@@ -569,7 +607,7 @@ class _HookCall:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
 
-    def recorded(self, hook: str) -> Any:
+    def recorded(self, hook: Hook) -> Any:
         """Call the hook, with the recording's injected fault, and record how it ended."""
         __tracebackhide__ = True
         call = _with_fault(self.tag, hook, self.method)
@@ -579,18 +617,18 @@ class _HookCall:
 def _record_setup(call: _HookCall) -> Any:
     __tracebackhide__ = True
     with call.tag.recording.setting_up(call.tag.resource.key):
-        return call.recorded(SETUP)
+        return call.recorded(Hook.SETUP)
 
 
 def _record_teardown(call: _HookCall) -> Any:
     __tracebackhide__ = True
-    return call.recorded(TEARDOWN)
+    return call.recorded(Hook.TEARDOWN)
 
 
 def _record_create(call: _HookCall) -> Any:
     __tracebackhide__ = True
     with call.tag.recording.setting_up(call.tag.resource.key):
-        value = call.recorded(CREATE)
+        value = call.recorded(Hook.CREATE)
     if not type(call.live_copy)._is_cm_resource_cls():
         # Dagster's plain path: setup, create, and no teardown ever; this is the live state.
         call.tag.recording.resource_ready(call.tag.resource.key, call.live_copy)
@@ -608,11 +646,11 @@ def _record_yield(call: _HookCall) -> Any:
     return recorded(wrapped, call.tag, call.live_copy, call.location)
 
 
-_RECORDERS: dict[str, Callable[[_HookCall], Any]] = {
-    SETUP: _record_setup,
-    TEARDOWN: _record_teardown,
-    CREATE: _record_create,
-    YIELD: _record_yield,
+_RECORDERS: dict[Hook, Callable[[_HookCall], Any]] = {
+    Hook.SETUP: _record_setup,
+    Hook.TEARDOWN: _record_teardown,
+    Hook.CREATE: _record_create,
+    Hook.YIELD: _record_yield,
 }
 
 
@@ -625,15 +663,15 @@ class _Wrapped:
     holders: int = 0
 
 
-_wrapped_hooks: dict[tuple[type[Any], str], _Wrapped] = {}
+_wrapped_hooks: dict[tuple[type[Any], Hook], _Wrapped] = {}
 _wrapping_lock = threading.RLock()
 
 
-def _defining_class(cls: type[Any], hook: str) -> type[Any]:
+def _defining_class(cls: type[Any], hook: Hook) -> type[Any]:
     return next(klass for klass in cls.__mro__ if hook in vars(klass))
 
 
-def _hook_wrapper(hook: str, original: Any) -> Callable[..., Any]:
+def _hook_wrapper(hook: Hook, original: Any) -> Callable[..., Any]:
     recorder = _RECORDERS[hook]
     function = getattr(original, "__func__", original)
 
@@ -719,7 +757,7 @@ def _install_copy_wrappers() -> None:
     ConfigurableResourceFactory._with_updated_values = _with_updated_values  # type: ignore[method-assign]
 
 
-def defines(cls: type[Any], hook: str) -> bool:
+def defines(cls: type[Any], hook: Hook) -> bool:
     """Whether ``cls`` overrides Dagster's default ``hook``."""
     return _defining_class(cls, hook) is not _defining_class(ConfigurableResourceFactory, hook)
 
@@ -727,7 +765,7 @@ def defines(cls: type[Any], hook: str) -> bool:
 def holds_run_state(cls: type[Any]) -> bool:
     """Whether ``cls`` has lifecycle hooks of its own, so that each initialization builds state
     (a client, a connection) that a second one would duplicate."""
-    return any(defines(cls, hook) for hook in (SETUP, TEARDOWN, YIELD))
+    return any(defines(cls, hook) for hook in (Hook.SETUP, Hook.TEARDOWN, Hook.YIELD))
 
 
 def is_context_manager_resource(cls: type[Any]) -> bool:

@@ -1,22 +1,25 @@
 """The lifecycle rules, checked over one recording (one initialization of a run's resources).
 
 Each rule is counted per resource key and per process: the multiprocess executor sets up its own
-copy in every step process, and that is correct.
+copy in every step process, and that is correct. Rules 1-6 read the recording alone; rules 7 and
+8, and rule 5 for a teardown the recording cannot see, also read what Dagster's own events say
+about a real run (:class:`RunFacts`); rules 9 and 10 are the detectors'
+(:mod:`pytest_resources._detectors`). To add a rule: a member of :class:`Rule`, its check here
+(or a detector there), and its section in docs/defect-kinds.md.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import dagster
+
 from pytest_resources._recording import (
-    CREATE,
-    SETUP,
-    TEARDOWN,
-    YIELD_ENTER,
-    YIELD_EXIT,
     Event,
+    Hook,
     Recording,
     defines,
     describe_exception,
@@ -25,20 +28,47 @@ from pytest_resources._recording import (
     is_context_manager_resource,
 )
 
-RULE_TITLES = {
-    1: "setup_for_execution runs exactly once per run per process",
-    2: (
+
+class Rule(enum.IntEnum):
+    """Every rule a run's resources are checked against, by the number reports show."""
+
+    SETUP_ONCE = 1
+    TEARDOWN_ONCE = 2
+    YIELD_ONCE = 3
+    NESTING_ORDER = 4
+    TEARDOWN_RAISES = 5
+    SHARED_INSTANCE = 6
+    ORCHESTRATOR = 7
+    UNNEEDED = 8
+    MISSPELLED_HOOK = 9
+    LIVE_VALUE = 10
+
+    @property
+    def title(self) -> str:
+        return _TITLES[self]
+
+    def __str__(self) -> str:  # the number, as reports show it, on every Python version
+        return str(self.value)
+
+
+_TITLES = {
+    Rule.SETUP_ONCE: "setup_for_execution runs exactly once per run per process",
+    Rule.TEARDOWN_ONCE: (
         "teardown_after_execution runs exactly once after a successful setup, "
         "never after a failed one"
     ),
-    3: "yield_for_execution is entered and exited exactly once per run per process",
-    4: "nested resources are set up before their parent and torn down after it",
-    5: "teardown must not raise (Dagster only logs it and lets the run succeed)",
-    6: "one resource instance is initialized once per run",
-    7: "the orchestrating process of a multiprocess run sets up none of its resources",
-    8: "a step process sets up only the resources its steps need",
-    9: "lifecycle hooks are named as Dagster names them",
-    10: "ops get a usable live value, not a generator or an unentered context manager",
+    Rule.YIELD_ONCE: "yield_for_execution is entered and exited exactly once per run per process",
+    Rule.NESTING_ORDER: "nested resources are set up before their parent and torn down after it",
+    Rule.TEARDOWN_RAISES: "teardown must not raise (Dagster only logs it and lets the run succeed)",
+    Rule.SHARED_INSTANCE: "one resource instance is initialized once per run",
+    Rule.ORCHESTRATOR: (
+        "the orchestrating process of a multiprocess run sets up none of its resources"
+    ),
+    Rule.UNNEEDED: "a step process sets up only the resources its steps need",
+    Rule.MISSPELLED_HOOK: "lifecycle hooks are named as Dagster names them",
+    Rule.LIVE_VALUE: (
+        "ops get a usable live value, not a generator or an unentered context manager"
+    ),
 }
 
 
@@ -46,7 +76,7 @@ RULE_TITLES = {
 class Violation:
     """One broken rule, for one resource, in one run and process."""
 
-    rule: int
+    rule: Rule
     key: str
     resource_class: type[Any]
     what_happened: str
@@ -59,7 +89,7 @@ class Violation:
         cls = self.resource_class
         lines = [
             f"resource {self.key!r} ({cls.__module__}.{cls.__qualname__}) broke rule {self.rule}: "
-            f"{RULE_TITLES[self.rule]}",
+            f"{Rule(self.rule).title}",
             f"  {self.what_happened}",
             f"  hint: {self.hint}",
         ]
@@ -107,7 +137,7 @@ def _shared_instance(
     shown = " and as ".join(repr(key) for key in keys)
     count = len(keys)
     return Violation(
-        rule=6,
+        rule=Rule.SHARED_INSTANCE,
         key=keys[0],
         resource_class=resource_class,
         what_happened=(
@@ -131,7 +161,7 @@ def _by_process(events: Iterable[Event]) -> list[list[Event]]:
     return list(groups.values())
 
 
-def _calls(events: Sequence[Event], hook: str) -> list[Event]:
+def _calls(events: Sequence[Event], hook: Hook) -> list[Event]:
     return [event for event in events if event.hook == hook]
 
 
@@ -142,107 +172,161 @@ def _times(count: int) -> str:
     return "once" if count == 1 else f"{count} times"
 
 
+@dataclass(frozen=True)
+class _Calls:
+    """One resource's recorded calls in one process of one run, by hook."""
+
+    cls: type[Any]
+    setups: list[Event]
+    teardowns: list[Event]
+    creates: list[Event]
+    enters: list[Event]
+    exits: list[Event]
+
+    @classmethod
+    def of(cls, resource_class: type[Any], events: Sequence[Event]) -> _Calls:
+        return cls(
+            resource_class,
+            *(_calls(events, hook) for hook in (Hook.SETUP, Hook.TEARDOWN, Hook.CREATE)),
+            *(_calls(events, hook) for hook in (Hook.YIELD_ENTER, Hook.YIELD_EXIT)),
+        )
+
+    @property
+    def entered_and_failed(self) -> bool:
+        return bool(self.enters) and all(event.outcome == "raised" for event in self.enters)
+
+
+@dataclass(frozen=True)
+class _Broken:
+    """What one rule found wrong, before it is told which resource and run it is about."""
+
+    rule: Rule
+    what_happened: str
+    hint: str
+    exception: BaseException | None = None
+
+
 def _check_resource(
     recording: Recording, cls: type[Any], key: str, events: list[Event]
 ) -> list[Violation]:
-    found: list[Violation] = []
-
-    def broken(rule: int, what: str, hint: str, exception: BaseException | None = None) -> None:
-        found.append(
-            Violation(rule, key, cls, what, hint, tuple(events), recording.run_id, exception)
+    """Rules 1, 2, 3 and 5 for one resource in one process."""
+    calls = _Calls.of(cls, events)
+    return [
+        Violation(
+            found.rule,
+            key,
+            cls,
+            found.what_happened,
+            found.hint,
+            tuple(events),
+            recording.run_id,
+            found.exception,
         )
+        for check in (_setup_once, _teardown_once, _yield_once, _teardown_raises)
+        if (found := check(calls)) is not None
+    ]
 
-    setups = _calls(events, SETUP)
-    teardowns = _calls(events, TEARDOWN)
-    enters = _calls(events, YIELD_ENTER)
-    exits = _calls(events, YIELD_EXIT)
-    entered_and_failed = bool(enters) and all(event.outcome == "raised" for event in enters)
-    overrides_yield = defines(cls, "yield_for_execution")
 
-    if defines(cls, SETUP) and len(setups) != 1 and not (not setups and entered_and_failed):
-        if not setups:
-            broken(
-                1,
-                "setup_for_execution was never called in this run.",
-                "an overridden yield_for_execution must call self.setup_for_execution(context) "
-                "itself; Dagster does not call it for you.",
-            )
-        else:
-            broken(
-                1,
-                f"setup_for_execution was called {_times(len(setups))} in this run.",
-                "call it once: Dagster's default yield_for_execution already calls it, so an "
-                "override that also calls it, or setup code that calls it again, runs it twice.",
-            )
+def _setup_once(calls: _Calls) -> _Broken | None:
+    setups = calls.setups
+    if not defines(calls.cls, Hook.SETUP) or len(setups) == 1:
+        return None
+    if not setups:
+        if calls.entered_and_failed:  # yield_for_execution failed before it could call setup
+            return None
+        return _Broken(
+            Rule.SETUP_ONCE,
+            "setup_for_execution was never called in this run.",
+            "an overridden yield_for_execution must call self.setup_for_execution(context) "
+            "itself; Dagster does not call it for you.",
+        )
+    return _Broken(
+        Rule.SETUP_ONCE,
+        f"setup_for_execution was called {_times(len(setups))} in this run.",
+        "call it once: Dagster's default yield_for_execution already calls it, so an "
+        "override that also calls it, or setup code that calls it again, runs it twice.",
+    )
 
-    if defines(cls, TEARDOWN):
-        setup_failed = bool(setups) and setups[-1].outcome == "raised"
-        started = bool(setups) or bool(_calls(events, CREATE)) or bool(enters)
-        expected = 0 if setup_failed or not started else 1
-        if setup_failed and teardowns:
-            broken(
-                2,
-                f"teardown_after_execution was called {_times(len(teardowns))} although "
-                "setup_for_execution raised.",
-                "Dagster never tears down a resource whose setup failed; only release what setup "
-                "acquired: start the try/finally that calls teardown after setup returned.",
-            )
-        elif len(teardowns) != expected:
-            reason = "setup_for_execution succeeded" if setups else "the resource was initialized"
-            hint = (
-                "an overridden yield_for_execution must call "
-                "self.teardown_after_execution(context) itself, after its yield: Dagster "
-                "resumes the generator when the step ends, also when the step failed."
-                if not teardowns and overrides_yield
-                else "teardown must run exactly once: do not call it from setup, create_resource "
-                "or your own code, and let one finally block call it."
-            )
-            broken(
-                2,
-                f"teardown_after_execution was called {_times(len(teardowns))} in this run; "
-                f"expected {_times(expected)}, because {reason}.",
-                hint,
-            )
 
-    yielded_twice = [call for call in exits if _yielded_again(call)]
-    if yielded_twice:
-        broken(
-            3,
+def _teardown_once(calls: _Calls) -> _Broken | None:
+    if not defines(calls.cls, Hook.TEARDOWN):
+        return None
+    setups, teardowns = calls.setups, calls.teardowns
+    setup_failed = bool(setups) and setups[-1].outcome == "raised"
+    started = bool(setups) or bool(calls.creates) or bool(calls.enters)
+    expected = 0 if setup_failed or not started else 1
+    if setup_failed and teardowns:
+        return _Broken(
+            Rule.TEARDOWN_ONCE,
+            f"teardown_after_execution was called {_times(len(teardowns))} although "
+            "setup_for_execution raised.",
+            "Dagster never tears down a resource whose setup failed; only release what setup "
+            "acquired: start the try/finally that calls teardown after setup returned.",
+        )
+    if len(teardowns) == expected:
+        return None
+    reason = "setup_for_execution succeeded" if setups else "the resource was initialized"
+    hint = (
+        "an overridden yield_for_execution must call "
+        "self.teardown_after_execution(context) itself, after its yield: Dagster "
+        "resumes the generator when the step ends, also when the step failed."
+        if not teardowns and defines(calls.cls, Hook.YIELD)
+        else "teardown must run exactly once: do not call it from setup, create_resource "
+        "or your own code, and let one finally block call it."
+    )
+    return _Broken(
+        Rule.TEARDOWN_ONCE,
+        f"teardown_after_execution was called {_times(len(teardowns))} in this run; "
+        f"expected {_times(expected)}, because {reason}.",
+        hint,
+    )
+
+
+def _yield_once(calls: _Calls) -> _Broken | None:
+    enters, exits = calls.enters, calls.exits
+    if any(_yielded_again(call) for call in exits):
+        return _Broken(
+            Rule.YIELD_ONCE,
             "yield_for_execution yielded a second time when Dagster resumed it after the step "
             "(contextlib: generator didn't stop), so the code after its first yield never "
             "finished.",
             "yield exactly once: put the release code after that one yield, in a finally block; "
             "a second yield (for example in a loop or in both try and finally) is never resumed.",
         )
-    elif is_context_manager_resource(cls) and enters:
-        entered = not entered_and_failed
-        if len(enters) != 1 or (entered and len(exits) != 1):
-            broken(
-                3,
-                f"yield_for_execution was entered {_times(len(enters))} and exited "
-                f"{_times(len(exits))}.",
-                "yield_for_execution must yield exactly once, inside try/finally.",
-            )
+    if not enters or not is_context_manager_resource(calls.cls):
+        return None
+    entered = not calls.entered_and_failed
+    if len(enters) == 1 and not (entered and len(exits) != 1):
+        return None
+    return _Broken(
+        Rule.YIELD_ONCE,
+        f"yield_for_execution was entered {_times(len(enters))} and exited {_times(len(exits))}.",
+        "yield_for_execution must yield exactly once, inside try/finally.",
+    )
 
-    for call in teardowns + exits:
+
+def _teardown_raises(calls: _Calls) -> _Broken | None:
+    """The first release call that raised; an exit that only passed on a failed teardown's
+    error is that teardown's."""
+    for call in calls.teardowns + calls.exits:
         if call.outcome != "raised" or call.exception is None or _yielded_again(call):
             continue
-        if not (call.hook == YIELD_EXIT and _raised(teardowns)):
-            broken(
-                5,
-                f"{call.hook} raised {describe_exception(call.exception)}",
-                "catch and handle errors while releasing resources; Dagster logs a failed "
-                "teardown as an engine event and reports the run as a success.",
-                call.exception,
-            )
-            break
-    return found
+        if call.hook == Hook.YIELD_EXIT and _raised(calls.teardowns):
+            continue
+        return _Broken(
+            Rule.TEARDOWN_RAISES,
+            f"{call.hook} raised {describe_exception(call.exception)}",
+            "catch and handle errors while releasing resources; Dagster logs a failed "
+            "teardown as an engine event and reports the run as a success.",
+            call.exception,
+        )
+    return None
 
 
 def _yielded_again(call: Event) -> bool:
     """contextlib's verdict on a generator that yielded again when resumed after the step."""
     return (
-        call.hook == YIELD_EXIT
+        call.hook == Hook.YIELD_EXIT
         and type(call.exception) is RuntimeError
         and call.exception.args == ("generator didn't stop",)
     )
@@ -252,8 +336,8 @@ def _raised(calls: Sequence[Event]) -> bool:
     return any(call.outcome == "raised" for call in calls)
 
 
-_SETUP_PHASE = (SETUP, CREATE, YIELD_ENTER)
-_TEARDOWN_PHASE = (TEARDOWN, YIELD_EXIT)
+_SETUP_PHASE = (Hook.SETUP, Hook.CREATE, Hook.YIELD_ENTER)
+_TEARDOWN_PHASE = (Hook.TEARDOWN, Hook.YIELD_EXIT)
 
 
 def _check_nesting(recording: Recording) -> list[Violation]:
@@ -284,7 +368,7 @@ def _check_nesting(recording: Recording) -> list[Violation]:
                 registered = recording.resources[parent]
                 found.append(
                     Violation(
-                        4,
+                        Rule.NESTING_ORDER,
                         parent,
                         registered.resource_class,
                         problem,
@@ -294,4 +378,133 @@ def _check_nesting(recording: Recording) -> list[Violation]:
                         recording.run_id,
                     )
                 )
+    return found
+
+
+# --- what Dagster's own events say about a real run (run_context.materialize) -------------------
+
+
+@dataclass(frozen=True)
+class StepProcess:
+    """A process of a multiprocess run that ran steps, and the resource keys those steps need
+    (with what the needed resources need in turn)."""
+
+    pid: int
+    step_keys: tuple[str, ...]
+    needed: frozenset[str]
+
+
+@dataclass(frozen=True)
+class TeardownFailure:
+    """Dagster's "Teardown of resources [...] failed." engine event."""
+
+    pid: int | None
+    message: str
+    # The resource keys it lists, sorted (Dagster lists a set: any order).
+    keys: tuple[str, ...]
+    exception: BaseException | None
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What Dagster's events tell of a real run beside the recording."""
+
+    # The process that drove a multiprocess run; None for an in-process run.
+    orchestrator_pid: int | None = None
+    step_processes: tuple[StepProcess, ...] = ()
+    teardown_failures: tuple[TeardownFailure, ...] = ()
+
+
+def check_run(
+    recording: Recording, facts: RunFacts, earlier: Sequence[Violation]
+) -> list[Violation]:
+    """Rules 7 and 8, and rule 5 for the failed teardowns that ``earlier`` violations (of the
+    same run) do not explain."""
+    found = _orchestrator_violations(recording, facts.orchestrator_pid)
+    found.extend(_unneeded_violations(recording, facts.step_processes))
+    found.extend(_teardown_failures(recording, facts.teardown_failures, [*earlier, *found]))
+    return found
+
+
+def _orchestrator_violations(recording: Recording, pid: int | None) -> list[Violation]:
+    found: list[Violation] = []
+    if pid is None:
+        return found
+    for key, registered in recording.resources.items():
+        events = tuple(e for e in recording.events if e.key == key and e.pid == pid)
+        if not events:
+            continue
+        hooks = ", ".join(dict.fromkeys(str(event.hook) for event in events))
+        found.append(
+            Violation(
+                Rule.ORCHESTRATOR,
+                key,
+                registered.resource_class,
+                f"the orchestrating process (pid {pid}) ran {hooks} in a multiprocess run; only "
+                "the step processes initialize a run's resources.",
+                "something in the test process initialized the resource while the run was "
+                "driven (a sensor, hook or executor running in process, or code calling the "
+                "resource's hooks by hand); let the steps' processes do it.",
+                events,
+                recording.run_id,
+            )
+        )
+    return found
+
+
+def _unneeded_violations(
+    recording: Recording, step_processes: Sequence[StepProcess]
+) -> list[Violation]:
+    """Resources set up in a step process whose steps do not need them (nor need a resource
+    that depends on them): Dagster initializes only what a step requires, so something else did."""
+    found = []
+    for process in step_processes:
+        pid = process.pid
+        used = dict.fromkeys(e.key.split(".")[0] for e in recording.events if e.pid == pid)
+        for key in used:
+            if key in process.needed:
+                continue
+            events = tuple(e for e in recording.events if e.pid == pid and e.key == key)
+            found.append(
+                Violation(
+                    Rule.UNNEEDED,
+                    key,
+                    events[0].resource_class,
+                    f"{key!r} was set up in process {pid}, which ran step(s) "
+                    f"{', '.join(sorted(process.step_keys))}; none of them needs it.",
+                    "a step process initializes the resources its step requires; declare the "
+                    "resource as a parameter of the asset or op that uses it rather than building "
+                    "it inside the step.",
+                    events,
+                    recording.run_id,
+                )
+            )
+    return found
+
+
+def _teardown_failures(
+    recording: Recording, failures: Sequence[TeardownFailure], earlier: Sequence[Violation]
+) -> list[Violation]:
+    """Failed teardowns Dagster reported in a process where no recorded resource broke rule 5
+    (a function resource, an IO manager)."""
+    explained_pids = {e.pid for v in earlier if v.rule == Rule.TEARDOWN_RAISES for e in v.events}
+    found = []
+    for failure in failures:
+        if failure.pid in explained_pids:
+            continue
+        known = [key for key in failure.keys if key in recording.resources]
+        cls = recording.resources[known[0]].resource_class if known else dagster.ResourceDefinition
+        found.append(
+            Violation(
+                Rule.TEARDOWN_RAISES,
+                ", ".join(failure.keys) or "(unknown)",
+                cls,
+                f"Dagster reported in pid {failure.pid}: {failure.message}",
+                "catch and handle errors while releasing resources; Dagster logs a failed "
+                "teardown as an engine event and reports the run as a success.",
+                tuple(e for e in recording.events if e.pid == failure.pid),
+                recording.run_id,
+                failure.exception,
+            )
+        )
     return found

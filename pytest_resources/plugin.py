@@ -16,13 +16,9 @@ from pytest_resources._errors import ResourceUsageError
 from pytest_resources._item_settings import choices_marked_on, settings_from
 
 if TYPE_CHECKING:
-    from pytest_resources._run import (  # noqa: F401
-        OpenResources,
-        Problems,
-        RunContext,
-        Settings,
-        TestRuns,
-    )
+    from pytest_resources._context import RunContext, TestRuns
+    from pytest_resources._initialization import OpenResources  # noqa: F401
+    from pytest_resources._problems import Problems
 
 _RUN_CONTEXT = pytest.StashKey["RunContext"]()
 _TEST_RUNS = pytest.StashKey["TestRuns"]()
@@ -195,7 +191,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     totals = context.totals if context is not None else None
     worker_totals = config.stash.get(_WORKER_TOTALS, [])
     if worker_totals:
-        from pytest_resources._run import SessionTotals
+        from pytest_resources._totals import SessionTotals
 
         totals = SessionTotals()
         for worker in worker_totals:
@@ -212,7 +208,7 @@ def run_context(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     Session scoped so that hypothesis' ``@given`` tests may request it; each ``run()`` inside
     such a test is a fresh run, checked on its own.
     """
-    from pytest_resources._run import RunContext
+    from pytest_resources._context import RunContext
 
     context = RunContext(settings_from(pytestconfig))
     pytestconfig.stash[_RUN_CONTEXT] = context
@@ -242,7 +238,7 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
     try:
         yield
         # The call phase closes the marked run; this catches the case where it never ran.
-        test_runs.close_forgotten()
+        test_runs.ledger.close_forgotten()
         _close_marked_run(item, None)
     finally:
         if _PENDING_MARKS in item.stash:
@@ -272,9 +268,9 @@ def _open_pending_marks(item: pytest.Item) -> None:
 
 def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[Any]) -> None:
     __tracebackhide__ = True
+    from pytest_resources._initialization import OpenResources
     from pytest_resources._marker import resources_from_marks
     from pytest_resources._recording import Location
-    from pytest_resources._run import OpenResources
 
     try:
         marked = resources_from_marks(marks)
@@ -311,11 +307,11 @@ def _close_marked_run(item: pytest.Item, error: BaseException | None) -> None:
 
 def _raise_end_of_test(test_runs: TestRuns, problems: list[Problems]) -> None:
     __tracebackhide__ = True
-    from pytest_resources._run import report_problems
+    from pytest_resources._problems import report_problems
 
     error = report_problems(problems, limit=_REPORTED_RUNS)
     error.__pytest_resources_plain__ = True  # type: ignore[attr-defined]
-    test_runs.mark_reported(problems)
+    test_runs.ledger.mark_reported(problems)
     raise error
 
 
@@ -372,10 +368,20 @@ def _mark_shown(test_runs: TestRuns, error: BaseException) -> None:
     errors = [error]
     while errors:
         current = errors.pop()
-        test_runs.mark_reported(
-            [p for p in test_runs.unreported() if test_runs.shown_by(p, current)]
-        )
+        test_runs.ledger.mark_shown_by(current)
         errors.extend(getattr(current, "exceptions", ()))
+
+
+def _report_beside(item: pytest.Item, test_runs: TestRuns, when: str) -> None:
+    """What the error failing the test does not show, in a section of its report: the test's
+    own failure stays the headline."""
+    unreported = test_runs.ledger.unreported()
+    if unreported:
+        from pytest_resources._problems import report_problems
+
+        report = report_problems(unreported, limit=_REPORTED_RUNS)
+        item.add_report_section(when, "resource lifecycle", str(report))
+        test_runs.ledger.mark_reported(unreported)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -392,20 +398,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             _close_marked_run(item, error)
         else:
             item.stash[_CALL_ERROR] = error
-        test_runs.mark_reported([p for p in test_runs.unreported() if test_runs.shown_by(p, error)])
-        unreported = test_runs.unreported()
-        if unreported:
-            from pytest_resources._run import report_problems
-
-            # The test's own failure stays the headline; the report goes beside it.
-            report = report_problems(unreported, limit=_REPORTED_RUNS)
-            item.add_report_section("call", "resource lifecycle", str(report))
-            test_runs.mark_reported(unreported)
+        test_runs.ledger.mark_shown_by(error)
+        _report_beside(item, test_runs, "call")
         raise
     if close_now:
         _close_marked_run(item, None)
-    if test_runs.unreported():
-        _raise_end_of_test(test_runs, test_runs.unreported())
+    if test_runs.ledger.unreported():
+        _raise_end_of_test(test_runs, test_runs.ledger.unreported())
     return result
 
 
@@ -421,19 +420,15 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
             result = yield
         except BaseException as error:
             _mark_shown(test_runs, error)
-            unreported = test_runs.unreported()
-            if unreported:
-                from pytest_resources._run import report_problems
-
-                report = report_problems(unreported, limit=_REPORTED_RUNS)
-                item.add_report_section("teardown", "resource lifecycle", str(report))
-                test_runs.mark_reported(unreported)
+            _report_beside(item, test_runs, "teardown")
             raise
-        if test_runs.unreported():
-            _raise_end_of_test(test_runs, test_runs.unreported())
+        if test_runs.ledger.unreported():
+            _raise_end_of_test(test_runs, test_runs.ledger.unreported())
         return result
     finally:
-        test_runs.session.end_test(expected_to_fail=item.stash.get(_EXPECTED_TO_FAIL, False))
+        item.config.stash[_RUN_CONTEXT].end_test(
+            expected_to_fail=item.stash.get(_EXPECTED_TO_FAIL, False)
+        )
 
 
 @pytest.hookimpl(wrapper=True)

@@ -385,7 +385,7 @@ def test_budget(run_context):
     result.assert_outcomes(failed=1)
     unbounded = int(re.search(r"runs after the first failure: (\d+)", result.stdout.str())[1])
     assert unbounded > 20  # hypothesis shrank, as it does within the budget
-    monkeypatch.setattr("pytest_resources._faults._SHRINK_SECONDS", 0.0)
+    monkeypatch.setattr("pytest_resources._audit._SHRINK_SECONDS", 0.0)
     result = pytester.runpytest("-s", "--hypothesis-seed=3")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["E*LifecycleError: 1 lifecycle rule broken:", "*broke rule 5*"])

@@ -208,13 +208,13 @@ def test_faults_arguments(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         RESOURCES
         + """
-from hypothesis.errors import InvalidArgument
+from pytest_resources import ResourceUsageError
 
 
 def test_bad_place():
-    with pytest.raises(InvalidArgument, match="choose one or more of"):
+    with pytest.raises(ResourceUsageError, match="choose one or more of"):
         faults(places=["setpu"])
-    with pytest.raises(InvalidArgument, match="where must be one of"):
+    with pytest.raises(ResourceUsageError, match="where must be one of"):
         Fault("setpu")
 
 

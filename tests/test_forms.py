@@ -250,7 +250,7 @@ def test_unknown_key(run_context):
     result = pytester.runpytest()
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
-        ["E*LookupError: no resource 'clinet' was opened in this test; opened: client."]
+        ["E*ResourceUsageError: no resource 'clinet' was opened in this test; opened: client."]
     )
 
 

@@ -274,10 +274,12 @@ def test_forgetful_in_teardown(run_context, tmp_path):
 def test_without_proc_threads_are_still_compared_and_a_warning_says_so(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pytest_resources._run
+    import pytest_resources._release_watch
 
-    monkeypatch.setattr(pytest_resources._run, "release_check_available", lambda: False)
-    monkeypatch.setattr(pytest_resources._run, "unavailable_reason", lambda: "no /proc here")
+    monkeypatch.setattr(pytest_resources._release_watch, "release_check_available", lambda: False)
+    monkeypatch.setattr(
+        pytest_resources._release_watch, "unavailable_reason", lambda: "no /proc here"
+    )
     pytester.makepyfile(
         RESOURCES
         + """

@@ -276,9 +276,8 @@ def test_orchestrator_rule(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         RESOURCES
         + """
-from pytest_resources._multiprocess import _orchestrator_violations
 from pytest_resources._recording import Event, Recording
-from pytest_resources._rules import format_violations
+from pytest_resources._rules import RunFacts, check_run, format_violations
 
 
 def test_rule_7():
@@ -287,7 +286,7 @@ def test_rule_7():
     recording.events.append(
         Event(1, "client", Client, "setup_for_execution", "run-1", 4242, "returned", None, None)
     )
-    found = _orchestrator_violations(recording, 4242)
+    found = check_run(recording, RunFacts(orchestrator_pid=4242), [])
     assert [v.rule for v in found] == [7]
     print(format_violations(found))
 """

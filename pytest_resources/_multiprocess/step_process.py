@@ -1,28 +1,27 @@
-"""What runs inside the processes of a real Dagster run: the recording, and the job loader.
+"""What runs inside the step processes of a multiprocess run: the recording and the job loader.
 
 A multiprocess run starts a process per step, and each re-imports the user's code: nothing the
 test process patched in memory is there. Two Dagster-native ways in reach such a process:
 
 * the instance. Every step process rebuilds the run's ``DagsterInstance`` from its
-  ``InstanceRef``, and a ``dagster.yaml`` with ``instance_class`` makes that
-  :class:`RecordingInstance`, whose module is imported there. Its constructor switches the
-  recording on for the life of the process (:func:`activate`): a :class:`ProcessRecorder`
+  ``InstanceRef``, and the session's ``dagster.yaml`` names :class:`RecordingInstance` of this
+  module as its ``instance_class``, so this module is imported there. Its constructor switches
+  the recording on for the life of the process (:func:`activate`): a :class:`ProcessRecorder`
   records the hooks of every resource the process initializes (see
   :mod:`pytest_resources._recording`) and writes each call to
-  ``<events dir>/<run id>/<pid>.jsonl``, which the test process reads back.
+  ``<events dir>/<run id>/<pid>.jsonl`` (:mod:`._wire`), which the test process reads back.
 * the job. :func:`load_job` is the reconstructor of the run's ``ReconstructableJob``
   (``dagster.build_reconstructable_job``): it re-imports the user's assets, Definitions or job by
   module and name, and rebuilds the resources the test built from their pickles.
 
 Nothing here does anything in a process whose instance is not a :class:`RecordingInstance`
-configured by this plugin, nor in the test process that created it.
+configured by this plugin, nor in the test process that created it. Keep its imports light:
+every step process pays for them.
 """
 
 from __future__ import annotations
 
 import base64
-import importlib
-import json
 import multiprocessing.util
 import os
 import pickle
@@ -35,16 +34,16 @@ from typing import IO, Any
 import dagster
 from dagster._core.instance.ref import InstanceRef
 
+from pytest_resources._multiprocess._wire import LeftOpenRecord, encode, event_record
+from pytest_resources._multiprocess.jobs import build_job, import_reference
 from pytest_resources._recording import (
     Event,
+    Hook,
     Location,
     Outcome,
     Recording,
     RegisteredResource,
-    _Tag,
     choose_registration,
-    exception_message,
-    format_user_traceback,
 )
 from pytest_resources._release_check import (
     AllowList,
@@ -56,9 +55,8 @@ from pytest_resources._release_check import (
 
 # The key of this plugin's settings in dagster.yaml, passed to RecordingInstance's constructor.
 SETTINGS_KEY = "pytest_resources"
-JOB_NAME = "__pytest_resources_run__"
-
-# --- recording in any process of a run --------------------------------------------------------
+# A step process's records file: <events dir>/<run id>/<pid><suffix>.
+RECORDS_SUFFIX = ".jsonl"
 
 
 class ProcessRecorder(Recording):
@@ -80,6 +78,7 @@ class ProcessRecorder(Recording):
         self.events_dir = events_dir
         self.stamped: list[tuple[int, Event]] = []
         self._files: dict[str, IO[str]] = {}
+        self._stamp_lock = threading.Lock()
         self._write_lock = threading.Lock()
         # Set by load_job when the test asked for the release check of a multiprocess run.
         self.release_allow: AllowList | None = None
@@ -99,7 +98,7 @@ class ProcessRecorder(Recording):
             return None
         owner = getattr(getattr(resource_def, "resource_fn", None), "__self__", None)
         if obj is not owner:
-            nested = self._by_object_id.get(id(obj))
+            nested = self.registrations(obj)
             if nested:
                 return choose_registration(nested, parent)
             if type(obj) is not getattr(resource_def, "configurable_resource_cls", None):
@@ -112,7 +111,7 @@ class ProcessRecorder(Recording):
             self.run_id = run_id
         if self.release_allow is not None and self._release_before is None and self.events_dir:
             self._start_release_watch()
-        known = self._by_object_id.get(id(obj))
+        known = self.registrations(obj)
         if known:
             return choose_registration(known, parent)
         # The same walk as for the test's own resources: nested keys, nesting order (rule 4).
@@ -121,45 +120,28 @@ class ProcessRecorder(Recording):
 
     # -- what was called ------------------------------------------------------------------------
 
-    def record(
+    def keep(
         self,
-        tag: _Tag,
-        hook: str,
+        resource: RegisteredResource,
+        hook: Hook,
         outcome: Outcome,
         exception: BaseException | None,
         location: Location | None,
     ) -> None:
         now = time.time_ns()
-        with self._lock:
-            event = self.new_event(tag, hook, outcome, exception, location, len(self.stamped) + 1)
+        with self._stamp_lock:
+            sequence = len(self.stamped) + 1
+            event = self.new_event(resource, hook, outcome, exception, location, sequence)
             self.stamped.append((now, event))
             if self.events_dir is None:
                 self.events.append(event)
                 return
-        self._write(event, now)
+        self._write_line(event.run_id, encode(event_record(event, now)))
 
-    def _write(self, event: Event, now: int) -> None:
-        cls = event.resource_class
-        line: dict[str, Any] = {
-            "sequence": event.sequence,
-            "time_ns": now,
-            "key": event.key,
-            "class": [cls.__module__, cls.__qualname__],
-            "hook": event.hook,
-            "run_id": event.run_id,
-            "pid": event.pid,
-            "outcome": event.outcome,
-            "exception": _exception_data(event.exception),
-            "location": (
-                [event.location.filename, event.location.lineno] if event.location else None
-            ),
-        }
-        self._write_line(event.run_id, line)
-
-    def _write_line(self, run_id: str, line: Mapping[str, Any]) -> None:
+    def _write_line(self, run_id: str, line: str) -> None:
         with self._write_lock:
             handle = self._handle(run_id)
-            handle.write(json.dumps(line) + "\n")
+            handle.write(line)
             handle.flush()
 
     def _handle(self, run_id: str) -> IO[str]:
@@ -169,7 +151,7 @@ class ProcessRecorder(Recording):
             run_dir = os.path.join(self.events_dir, run_id or "unknown-run")
             os.makedirs(run_dir, exist_ok=True)
             handle = open(  # noqa: SIM115  (kept open for the life of the process)
-                os.path.join(run_dir, f"{os.getpid()}.jsonl"), "a", encoding="utf-8"
+                os.path.join(run_dir, f"{os.getpid()}{RECORDS_SUFFIX}"), "a", encoding="utf-8"
             )
             self._files[run_id] = handle
         return handle
@@ -199,14 +181,14 @@ class ProcessRecorder(Recording):
         )
         for leftover in found:
             if leftover.opened_by is not None:
-                self._write_line(
-                    self.run_id,
-                    {
-                        "left_open": [leftover.kind, leftover.description, leftover.opened_by],
-                        "pid": os.getpid(),
-                        "time_ns": time.time_ns(),
-                    },
+                record = LeftOpenRecord(
+                    time.time_ns(),
+                    os.getpid(),
+                    leftover.kind,
+                    leftover.description,
+                    leftover.opened_by,
                 )
+                self._write_line(self.run_id, encode(record))
 
 
 def _run_id(context: Any) -> str | None:
@@ -214,22 +196,6 @@ def _run_id(context: Any) -> str | None:
     (``run_id`` and ``dagster_run`` warn since 1.13; ``run`` is missing before it)."""
     run = context.run if hasattr(type(context), "run") else context.dagster_run
     return run.run_id if run is not None else None
-
-
-def _exception_data(exception: BaseException | None) -> dict[str, Any] | None:
-    if exception is None:
-        return None
-    message = exception_message(exception)
-    try:
-        formatted = format_user_traceback(exception)
-    except Exception:
-        formatted = [f"{type(exception).__name__}: {message}\n"]
-    return {
-        "type": type(exception).__qualname__,
-        "module": type(exception).__module__,
-        "message": message,
-        "traceback": formatted,
-    }
 
 
 _activated: list[ProcessRecorder] = []
@@ -250,7 +216,8 @@ class RecordingInstance(dagster.DagsterInstance):
 
     ``dagster.yaml``::
 
-        instance_class: {module: pytest_resources._child, class: RecordingInstance}
+        instance_class: {module: pytest_resources._multiprocess.step_process,
+                         class: RecordingInstance}
         pytest_resources: {events_dir: ..., session_pid: ...}
 
     Dagster passes the ``pytest_resources`` mapping to the constructor. The test process that
@@ -280,27 +247,6 @@ class RecordingInstance(dagster.DagsterInstance):
 # --- rebuilding the run's job ----------------------------------------------------------------
 
 
-def _import(reference: Sequence[str]) -> Any:
-    module_name, attribute = reference
-    return getattr(importlib.import_module(module_name), attribute)
-
-
-def rebuild_resource(cls: type[Any], values: Mapping[str, Any]) -> Any:
-    """A resource the test built, rebuilt from its class and its public, non-default fields: as
-    much as Dagster itself copies when it initializes one (private attributes never travel)."""
-    return cls(**values)
-
-
-def rebuild_partial(cls: type[Any], data: Mapping[str, Any]) -> Any:
-    """A ``configure_at_launch()`` partial, rebuilt."""
-    return cls.configure_at_launch(**data)
-
-
-def import_reference(module_name: str, attribute: str) -> Any:
-    """A module-level object (a function-based resource definition), imported again."""
-    return _import((module_name, attribute))
-
-
 def load_job(
     *,
     kind: str,
@@ -326,7 +272,7 @@ def load_job(
     for path in reversed(paths):
         if path not in sys.path:
             sys.path.insert(0, path)
-    objects = [_import(reference) for reference in references]
+    objects = [import_reference(*reference) for reference in references]
     given = pickle.loads(base64.b64decode(resources)) if resources else {}
     target: Any = objects if kind == "assets" else objects[0]
     return build_job(target, given, executor_def(executor, start_method))
@@ -341,70 +287,3 @@ def executor_def(executor: str, start_method: str = "forkserver") -> dagster.Exe
         # it preloaded would shadow a newer file of the same name.
         start = {"forkserver": {"preload_modules": ["dagster", __name__]}}
     return dagster.multiprocess_executor.configured({"start_method": start})
-
-
-def build_job(
-    target: Any, resources: Mapping[str, Any], executor: dagster.ExecutorDefinition
-) -> dagster.JobDefinition:
-    """The job for a list of assets, a Definitions or a job, with ``resources`` and ``executor``."""
-    if isinstance(target, dagster.JobDefinition):
-        job = target
-        if resources:
-            job = job.with_top_level_resources({**job.resource_defs, **_as_defs(resources)})
-        return job.with_executor_def(executor)
-    if isinstance(target, dagster.Definitions):
-        return _job_of_definitions(target, resources, executor)
-    defs = dagster.Definitions(
-        jobs=[dagster.define_asset_job(name=JOB_NAME, executor_def=executor)],
-        assets=list(target),
-        resources=dict(resources),
-    )
-    return _resolve_job(defs, JOB_NAME)
-
-
-def _as_defs(resources: Mapping[str, Any]) -> dict[str, Any]:
-    from dagster._core.execution.build_resources import wrap_resources_for_execution
-
-    return dict(wrap_resources_for_execution(resources))
-
-
-def _resolve_job(defs: dagster.Definitions, name: str) -> dagster.JobDefinition:
-    resolve = getattr(defs, "resolve_job_def", None) or defs.get_job_def
-    job: dagster.JobDefinition = resolve(name)
-    return job
-
-
-def _job_of_definitions(
-    defs: dagster.Definitions, resources: Mapping[str, Any], executor: dagster.ExecutorDefinition
-) -> dagster.JobDefinition:
-    merged = {**dict(defs.resources or {}), **resources}
-    assets = list(defs.assets or ())
-    if assets:
-        rebuilt = dagster.Definitions(
-            jobs=[dagster.define_asset_job(name=JOB_NAME, executor_def=executor)],
-            assets=assets,
-            asset_checks=list(defs.asset_checks or ()),
-            resources=merged,
-        )
-        return _resolve_job(rebuilt, JOB_NAME)
-    jobs = list(defs.jobs or ())
-    if len(jobs) != 1:
-        raise dagster.DagsterInvariantViolationError(
-            "a Definitions without assets must hold exactly one job to run; pass the job itself."
-        )
-    rebuilt = dagster.Definitions(jobs=jobs, resources=merged)
-    return _resolve_job(rebuilt, jobs[0].name).with_executor_def(executor)
-
-
-def definitions_for_values(
-    kind: str, target: Any, resources: Mapping[str, Any]
-) -> dagster.Definitions | None:
-    """Definitions to load the run's asset values from, or None for a job."""
-    if kind == "assets":
-        return dagster.Definitions(assets=list(target), resources=dict(resources))
-    if kind == "definitions":
-        return dagster.Definitions(
-            assets=list(target.assets or ()),
-            resources={**dict(target.resources or {}), **resources},
-        )
-    return None

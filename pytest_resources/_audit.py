@@ -1,0 +1,312 @@
+"""The one-call audit, ``run_context.audit``: generated configs, each run with no fault and
+under every fault place that applies, against every rule and the leak audit."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster
+import hypothesis
+import hypothesis.errors
+
+from pytest_resources._errors import (
+    ConfigFailure,
+    LifecycleError,
+    PrivateStateLeak,
+    ResourceUsageError,
+)
+from pytest_resources._faults import (
+    PLACES,
+    ArmedFault,
+    FaultedRun,
+    FaultNotApplicable,
+    Place,
+    target_of,
+)
+from pytest_resources._initialization import RunTarget
+from pytest_resources._strategies import masked, plan_for_audit, shown_config
+
+
+@dataclass(frozen=True)
+class AuditSummary:
+    """What :meth:`RunContext.audit` checked."""
+
+    resource_class: type[Any]
+    #: Generated configs; each ran once with no fault and once under every fault that applies.
+    examples: int
+    #: Runs per fault place ("no fault" first), in the order a run meets them.
+    by_fault: dict[str, int]
+    #: Fault places that applied to no generated config, with the reason.
+    not_applicable: dict[str, str] = field(default_factory=dict)
+    #: Defaulted fields the strategies cannot infer: every config kept their default.
+    defaults_kept: tuple[str, ...] = ()
+    #: Defects of the class seen while generating configs: a validator that raised something
+    #: other than a validation error.
+    findings: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        runs = ", ".join(f"{place} {count}" for place, count in self.by_fault.items())
+        text = (
+            f"audited {self.resource_class.__qualname__}: {self.examples} generated configs, "
+            f"each run with no fault and under every fault that applies ({runs} runs)"
+        )
+        if self.not_applicable:
+            skipped = "; ".join(f"{place}: {why}" for place, why in self.not_applicable.items())
+            text += f"; not applicable: {skipped}"
+        if self.defaults_kept:
+            text += f"; kept their default: {', '.join(self.defaults_kept)}"
+        text += "; every lifecycle rule and the leak audit held"
+        for finding in self.findings:
+            text += f"\nfinding: {finding}"
+        return text
+
+
+@contextlib.contextmanager
+def _in_temporary_directory() -> Iterator[None]:
+    """Run in a fresh, empty working directory, removed afterwards: whatever a resource creates
+    from a generated relative path lands there."""
+    previous = os.getcwd()
+    # A resource may leave what cannot be removed (a read-only directory): never fail for it.
+    with tempfile.TemporaryDirectory(
+        prefix="pytest-resources-audit-", ignore_cleanup_errors=True
+    ) as directory:
+        os.chdir(directory)
+        try:
+            yield
+        finally:
+            os.chdir(previous)
+
+
+@dataclass
+class _Tally:
+    """What an audit ran: configs that passed every place, runs per place, and why a place
+    did not apply (a place may apply to some configs only: an optional nested resource)."""
+
+    configs: int = 0
+    runs: Counter[str] = field(default_factory=Counter)
+    why_not: dict[str, str] = field(default_factory=dict)
+
+
+# Once an audit has failed, hypothesis shrinks the example for at most this long; then every
+# other candidate passes untried, so the report comes soon with the smallest example found.
+_SHRINK_SECONDS = 20.0
+
+
+@dataclass
+class _Failures:
+    """The audit's latest failure, kept in case hypothesis cannot reproduce it, and the
+    shrinking time budget."""
+
+    error: BaseException | None = None
+    example: str = ""
+    # Where the run that failed had its fault: shrinking reruns only that place.
+    place: Place | None = None
+    first_at: float | None = None
+
+    def keep(self, error: BaseException, example: str, place: Place | None) -> None:
+        self.error, self.example, self.place = error, example, place
+        if self.first_at is None:
+            self.first_at = time.monotonic()
+
+    def skips(self, example: str) -> bool:
+        """Whether to pass ``example`` untried: the budget is spent, and it is not the one
+        hypothesis will replay (the smallest failing example, the latest one found)."""
+        if self.first_at is None or time.monotonic() - self.first_at < _SHRINK_SECONDS:
+            return False
+        return example != self.example
+
+    def as_headline(self) -> BaseException | None:
+        """The kept failure, for when hypothesis' replay passed: the run changed state that
+        lives as long as the process, so the replay did not meet the same conditions."""
+        error = self.error
+        if error is None:
+            return None
+        note = (
+            f"pytest-resources: the audit failed for {self.example}; when hypothesis replayed "
+            "that example it passed, so an earlier run changed something that outlives a run "
+            "(a started JVM or server, a module-level cache, an environment variable). The "
+            "failure above is the one that happened."
+        )
+        if hasattr(error, "add_note"):
+            error.add_note(note)
+        else:  # Python 3.10: pytest shows __notes__ all the same
+            error.__notes__ = [*getattr(error, "__notes__", []), note]
+        # Raised from inside the handler of hypothesis' Flaky error: show this one alone.
+        error.__suppress_context__ = True
+        return error
+
+
+class _Example:
+    """A generated config as hypothesis shows it: the call that builds it, secrets redacted."""
+
+    def __init__(self, cls: type[Any], config: dict[str, Any], instance: Any) -> None:
+        self.cls, self.config, self.instance = cls, config, instance
+
+    def __repr__(self) -> str:
+        return f"{self.cls.__name__}({shown_config(self.cls, self.config)})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # hypothesis would otherwise show how the example was built: the raw config, secrets too.
+        printer.text(repr(self))
+
+
+def _fault_name(place: Place | None) -> str:
+    return "no fault injected" if place is None else f"Fault(where={place.value!r}) injected"
+
+
+def _config_failure(example: _Example, place: Place | None, error: BaseException) -> ConfigFailure:
+    """The resource's own exception for a generated config, with the field(s) it was given and
+    how to constrain or pin them."""
+    cls, config = example.cls, example.config
+    text = masked(cls, config, " ".join(f"{type(error).__name__}: {error}".split()))
+    headline = (
+        f"{cls.__name__}'s own code raised {text}\n"
+        f"  with {_fault_name(place)}, for the generated config "
+        f"{cls.__name__}({shown_config(cls, config)})."
+    )
+    if not config:
+        return ConfigFailure(headline + " No field was drawn: it fails whatever the config.")
+    # The field whose value the exception shows comes first; else the first drawn.
+    key = min(config, key=lambda key: str(config[key]) not in str(error))
+    return ConfigFailure(
+        f"{headline}\n"
+        f"  If {cls.__name__} cannot take such a value, constrain the field so that pydantic "
+        f"rejects it and the audit draws only values it takes, e.g. {_constraint_hint(cls, key)};"
+        f"\n  or pin it for the audit: "
+        f"run_context.audit({cls.__name__}, {key}=<a value or strategy>)."
+    )
+
+
+def _constraint_hint(cls: type[Any], key: str) -> str:
+    """How to constrain field ``key`` in its class, by its annotation."""
+    info = next(
+        (info for name, info in cls.model_fields.items() if key in (name, info.alias)), None
+    )
+    annotation = getattr(info, "annotation", None)
+    base = getattr(annotation, "__name__", None)
+    if annotation is str:
+        return f"`{key}: str = Field(min_length=1)` or `Field(pattern=...)`"
+    if annotation in (int, float):
+        return f"`{key}: {base} = Field(ge=0)` or `Annotated[{base}, Field(ge=0, le=...)]`"
+    return f"`{key}: Annotated[..., AfterValidator(check)]` or a field_validator"
+
+
+def _users_exception(error: BaseException) -> BaseException:
+    """The user's own exception inside Dagster's wrappers (DagsterResourceFunctionError...)."""
+    while isinstance(error, dagster.DagsterUserCodeExecutionError) and error.__cause__:
+        error = error.__cause__
+    return error
+
+
+def audit_resource_class(
+    fresh_run: Callable[[], AbstractContextManager[RunTarget]],
+    resource_class: type[Any],
+    *,
+    max_examples: int,
+    use: Callable[[Any], object] | None,
+    overrides: dict[str, Any],
+) -> AuditSummary:
+    """Generated configs, each run with no fault and under every fault place that applies to
+    it, each run fresh (``fresh_run`` raises what the run broke at its exit), against the
+    rules and the leak audit, in a temporary directory."""
+    __tracebackhide__ = True
+    plan = plan_for_audit(resource_class, overrides)
+    tally = _Tally()
+    failures = _Failures()
+    examples = plan.accepted().map(
+        lambda accepted: _Example(resource_class, accepted.config, accepted.instance)
+    )
+
+    def run_once(example: _Example, place: Place | None) -> None:
+        __tracebackhide__ = True
+        named, target = target_of(example.instance, None)
+        armed = None if place is None else ArmedFault(place, target)
+        with fresh_run() as run:
+            faulted = FaultedRun(run, named, target, armed)
+            try:
+                faulted.check(use)
+            except FaultNotApplicable as not_applicable:
+                assert place is not None
+                tally.why_not.setdefault(place.value, not_applicable.why)
+                return
+            except (LifecycleError, PrivateStateLeak, ResourceUsageError):
+                raise
+            except Exception as error:
+                problems = faulted.opened.problems
+                if problems:
+                    # A broken rule is the headline; the resource's exception is its cause.
+                    run.ledger.mark_raised(problems)
+                    raise problems.error() from error
+                users = _users_exception(error)
+                failure = _config_failure(example, place, users)
+                if masked(resource_class, example.config, str(users)) != str(users):
+                    # The exception's own text shows a secret: leave it out of the report.
+                    raise failure from None
+                raise failure from users
+        tally.runs["no fault" if place is None else place.value] += 1
+
+    # One failure per cause: no shrinking of several bugs at once (each shrink reruns every
+    # place), and no explain phase, whose lines are the plugin's, not the user's.
+    @hypothesis.settings(
+        max_examples=max_examples,
+        deadline=None,
+        report_multiple_bugs=False,
+        phases=[phase for phase in hypothesis.Phase if phase.name != "explain"],
+    )
+    @hypothesis.given(resource=examples)
+    def audit(resource: _Example) -> None:
+        __tracebackhide__ = True
+        if failures.skips(repr(resource)):
+            return
+        # Once a run has failed, hypothesis only looks for a smaller example that fails: the
+        # place that failed tells, at a seventh of the cost.
+        places = (None, *Place) if failures.error is None else (failures.place,)
+        with _in_temporary_directory():
+            for place in places:
+                try:
+                    run_once(resource, place)
+                except BaseException as error:
+                    hypothesis.note(f"The run that failed had {_fault_name(place)}.")
+                    failures.keep(error, repr(resource), place)
+                    raise
+        tally.configs += 1
+
+    # hypothesis keys its example database by the test's source, the same for every class:
+    # key it by the audited class too, so a failure saved for one class is replayed for it.
+    audit.hypothesis.inner_test._hypothesis_internal_add_digest = (  # type: ignore[attr-defined]
+        f"{resource_class.__module__}.{resource_class.__qualname__}".encode()
+    )
+    try:
+        audit()
+    except hypothesis.errors.Flaky:
+        headline = failures.as_headline()
+        if headline is None:
+            raise
+        raise headline.with_traceback(None)  # noqa: B904 - its context is hidden (as_headline)
+    except Exception as error:
+        # Raised afresh from here, a frame pytest hides: the report points at the user's
+        # audit line, not at hypothesis' internals (the resource's own frames stay in its cause).
+        raise error.with_traceback(None)  # noqa: B904 - the same exception, not a new one
+    runs = tally.runs
+    return AuditSummary(
+        resource_class,
+        tally.configs,
+        {place: runs[place] for place in ("no fault", *PLACES) if runs[place]},
+        {place: why for place, why in tally.why_not.items() if not runs[place]},
+        tuple(plan.defaults_kept),
+        tuple(
+            f"validating {resource_class.__name__} raised {name} (not a validation error) for "
+            f"{count} generated configs, e.g. {plan.stats.first_odd[name]}: a defect of "
+            f"{resource_class.__name__}, whose users get a {name} instead of pydantic's message "
+            "naming the field (a validator should raise ValueError or AssertionError)"
+            for name, count in plan.stats.odd_errors.items()
+        ),
+    )
