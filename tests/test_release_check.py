@@ -485,7 +485,8 @@ def test_psutil_finds_what_proc_finds(tmp_path: Path, server: tuple[str, int]) -
             ("file", str(tmp_path / "kept.log")),
             (
                 "process",
-                f"{sys.executable} -c import time; time.sleep(30) (pid {process.pid}, still running)",
+                f"{sys.executable} -c import time; time.sleep(30) "
+                f"(pid {process.pid}, still running)",
             ),
             ("socket", f"tcp 127.0.0.1:{client.getsockname()[1]} -> {host}:{port} (established)"),
             ("socket", f"tcp 127.0.0.1:{listener.getsockname()[1]} (listening)"),
