@@ -1,13 +1,16 @@
-"""Drawing str and int fields as ``EnvVar``s, and putting their values in the environment."""
+"""Drawing str and int fields as ``EnvVar``s, and putting their values in the environment
+(``env_applied``)."""
 
-import contextlib
-import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import dagster as dg
 import hypothesis.strategies as st
+
+from pytest_resources._environ import env_applied
+
+__all__ = ["ENVIRON_TEXT", "ConfigWithEnv", "env_applied", "with_env"]
 
 # os.environ cannot hold NUL or lone surrogates.
 ENVIRON_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"))
@@ -34,25 +37,6 @@ def _show_env_var(value: Any) -> str:
     if isinstance(value, _INT_ENV_VAR):
         return f"EnvVar.int({value.name!r})"
     return repr(value)
-
-
-@contextlib.contextmanager
-def env_applied(env: Mapping[str, str]) -> Iterator[None]:
-    """Set ``env`` in ``os.environ`` for the ``with`` block, then restore what was there.
-
-    Use it per example inside a ``@given`` test: pytest's ``monkeypatch`` is function-scoped and
-    trips hypothesis' ``function_scoped_fixture`` health check.
-    """
-    previous = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _fits_environ(value: str) -> bool:
