@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -26,6 +25,9 @@ def collect_resource_warnings(*, collect_garbage: bool = True) -> Iterator[list[
     warning capture. ``warnings`` state is process-wide: warnings from other threads are caught
     too.
     """
+    # Imported here: _recording imports dagster, and this package loads with the plugin's header.
+    from pytest_resources._recording import Location
+
     found: list[Leftover] = []
     unraisable: list[str] = []
     previous_hook = sys.unraisablehook
@@ -49,9 +51,7 @@ def collect_resource_warnings(*, collect_garbage: bool = True) -> Iterator[list[
                 sys.unraisablehook = previous_hook
     for record in recorded:
         if issubclass(record.category, ResourceWarning):
-            where = (
-                f" (at {_shown_path(record.filename)}:{record.lineno})" if record.filename else ""
-            )
+            where = f" (at {Location(record.filename, record.lineno)})" if record.filename else ""
             location = (record.filename, record.lineno) if record.filename else None
             found.append(
                 Leftover("warning", f"ResourceWarning: {record.message}{where}", location=location)
@@ -66,12 +66,3 @@ def collect_resource_warnings(*, collect_garbage: bool = True) -> Iterator[list[
                 record.lineno,
                 source=record.source,
             )
-
-
-def _shown_path(path: str) -> str:
-    """A path relative to the working directory when it lies below it, as tracebacks show it."""
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return path
-    return path if relative.startswith("..") else relative
