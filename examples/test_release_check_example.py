@@ -20,10 +20,10 @@ from pytest_resources import LifecycleError, RunContext, release_check_available
 
 # --8<-- [end:imports]
 
-# Where the check cannot list open files (no /proc on Linux, no psutil elsewhere), it warns and
-# compares threads only.
+# Where the check cannot list open files (no /proc on Linux, no psutil elsewhere),
+# it warns and compares threads only.
 pytestmark = pytest.mark.skipif(
-    not release_check_available(), reason="the release check cannot list open files here"
+    not release_check_available(), reason="the release check cannot list files here"
 )
 
 
