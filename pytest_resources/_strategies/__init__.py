@@ -25,7 +25,7 @@ import hypothesis.strategies as st
 
 from pytest_resources._strategies.env import ConfigWithEnv, env_applied
 from pytest_resources._strategies.plan import Plan, plan_for_call
-from pytest_resources._strategies.redaction import masked, shown_config, shown_value
+from pytest_resources._strategies.redaction import masked, shown_config
 
 __all__ = [
     "ConfigWithEnv",
@@ -37,7 +37,6 @@ __all__ = [
     "resource_configs_with_env",
     "resources",
     "shown_config",
-    "shown_value",
 ]
 
 ConfigT = TypeVar("ConfigT", bound=dg.Config)
