@@ -88,7 +88,9 @@ def infer(annotation: Any, constraints: Constraints, site: Site) -> st.SearchStr
         keys = infer(arguments[0], NO_CONSTRAINTS, site)
         values = infer(arguments[1], NO_CONSTRAINTS, site.inside("st.dictionaries(st.text(), {})"))
         return constraints.apply_predicates(st.dictionaries(keys, values, **constraints.sizes()))
-    kind = kind_of(annotation) if isinstance(annotation, type) else None
+    # Python 3.10 takes a parameterized generic (tuple[int, int]) for a type: it is no class.
+    is_class = isinstance(annotation, type) and origin is None
+    kind = kind_of(annotation) if is_class else None
     if kind is None:
         raise site.cannot_infer(f"has the annotation {annotation!r}, which has no strategy")
     return constraints.apply_predicates(kind(annotation, constraints, site))
