@@ -72,21 +72,9 @@ class FieldStrategies:
             )
             site = Site(route, cls, key, path_like=is_path_like(name) or is_path_like(key))
             given = overridden.get(name, Ellipsis)
-            if given is not Ellipsis:
-                strategy = _as_strategy(given)
-                if not isinstance(given, st.SearchStrategy):
-                    self.fixed_keys.add(key)
-            elif self.environ_kinds.get(key) is str:
-                strategy = path_names(NO_CONSTRAINTS) if site.path_like else ENVIRON_TEXT
-            elif always_present:
-                strategy = infer_field(info, site, nested)
-            else:
-                try:
-                    strategy = infer_field(info, site, nested)
-                except InvalidArgument:
-                    # Leaving a default out is always valid: the field keeps it.
-                    self.defaults_kept.append(key)
-                    continue
+            strategy = self._strategy_for(info, site, given, nested, always_present=always_present)
+            if strategy is None:
+                continue
             (required if always_present else optional)[key] = strategy
 
         permissive = cls.model_config.get("extra") == "allow"
@@ -97,6 +85,33 @@ class FieldStrategies:
         self.only_one_config = (
             not optional and not permissive and required.keys() <= self.fixed_keys
         )
+
+    def _strategy_for(
+        self,
+        info: FieldInfo,
+        site: Site,
+        given: Any,
+        nested: NestedInstances,
+        *,
+        always_present: bool,
+    ) -> st.SearchStrategy[Any] | None:
+        """The override, text that fits an environment variable, or the inferred strategy; None
+        for a defaulted field whose strategy cannot be inferred."""
+        if given is not Ellipsis:
+            if isinstance(given, st.SearchStrategy):
+                return given
+            self.fixed_keys.add(site.key)
+            return st.just(given)
+        if self.environ_kinds.get(site.key) is str:
+            return path_names(NO_CONSTRAINTS) if site.path_like else ENVIRON_TEXT
+        try:
+            return infer_field(info, site, nested)
+        except InvalidArgument:
+            if always_present:
+                raise
+            # Leaving a default out is always valid: the field keeps it.
+            self.defaults_kept.append(site.key)
+            return None
 
     def _with_extras(
         self, fixed: st.SearchStrategy[dict[str, Any]]
@@ -132,10 +147,6 @@ def _resolve_override_names(
         overridden[name] = value
         given_as[name] = key
     return overridden
-
-
-def _as_strategy(value: Any) -> st.SearchStrategy[Any]:
-    return value if isinstance(value, st.SearchStrategy) else st.just(value)
 
 
 def config_schema(cls: type[dg.Config], route: Route) -> "DefinitionConfigSchema":
