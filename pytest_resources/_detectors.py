@@ -37,7 +37,10 @@ _CONTEXT_NAMES = frozenset({"context", "ctx", "init_context", "_context", "_ctx"
 
 def edit_distance(first: str, second: str, limit: int) -> int:
     """Edits (insert, delete, substitute, swap two neighbours) between two names; any distance
-    above ``limit`` is returned as ``limit + 1``, which keeps the comparison cheap."""
+    above ``limit`` is returned as ``limit + 1``, which keeps the comparison cheap.
+
+    Written here because the standard library counts no edits: ``difflib``'s similarity ratio
+    depends on the names' lengths, so no threshold of it means "three typos"."""
     if abs(len(first) - len(second)) > limit:
         return limit + 1
     previous_previous: list[int] = []

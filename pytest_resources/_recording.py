@@ -423,7 +423,8 @@ _PACKAGE_DIRECTORY = os.path.dirname(__file__) + os.sep
 # Where the plugin opens resources itself (a marker, a code location's item): no user line is
 # on the stack then.
 _OPENED_BY_THE_PLUGIN = tuple(
-    os.path.join(_PACKAGE_DIRECTORY, name) for name in ("plugin.py", "_definitions.py")
+    os.path.join(_PACKAGE_DIRECTORY, name)
+    for name in ("plugin.py", os.path.join("_definitions", "items.py"))
 )
 
 _SKIPPED_DIRECTORIES = tuple(

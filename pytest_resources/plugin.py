@@ -7,6 +7,7 @@ Dagster, so dagster and hypothesis are imported only once a test uses a fixture 
 from __future__ import annotations
 
 import sys
+import types
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -488,7 +489,9 @@ def _class_marked_alone(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
         namespace = {**entry.frame.f_globals, **entry.frame.f_locals}
         for value in namespace.values():
             if (
+                # Python 3.10 takes list[int] for a type, and issubclass() then raises.
                 isinstance(value, type)
+                and not isinstance(value, types.GenericAlias)
                 and issubclass(value, ConfigurableResourceFactory)
                 and any(
                     getattr(mark, "name", None) == "resource"

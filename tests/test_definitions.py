@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
+
+from pytest_resources import ResourceUsageError
+from pytest_resources._definitions.loading import DefinitionsError, module_path, parse_target
 
 # The resources every code location below draws from. No `from __future__ import annotations`:
 # with it, pydantic refuses a configure_at_launch() partial as a nested field.
@@ -167,6 +172,36 @@ def test_a_path_given_as_the_module_is_explained(pytester: pytest.Pytester) -> N
         [
             "*--dagster-definitions takes a module name or module:attribute*got 'tests/'. It looks "
             "like a path*write --dagster-definitions=MODULE*"
+        ]
+    )
+
+
+def test_the_module_is_found_without_running_its_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "runs_nothing"
+    (package / "inner").mkdir(parents=True)  # inner: a namespace package, no __init__
+    (package / "__init__.py").write_text("raise RuntimeError('the package ran')\n")
+    (package / "inner" / "defs.py").write_text("")
+    monkeypatch.syspath_prepend(tmp_path)
+    found = module_path(parse_target("runs_nothing.inner.defs", "--dagster-definitions"), tmp_path)
+    assert found == package / "inner" / "defs.py"
+    assert "runs_nothing" not in sys.modules
+    for missing in ("runs_nothing.nowhere", "runs_nothing.inner.defs.deeper", "nowhere_at_all.x"):
+        with pytest.raises(DefinitionsError, match=f"cannot find the module '{missing}'") as error:
+            module_path(parse_target(missing, "--dagster-definitions"), tmp_path)
+        assert isinstance(error.value, ResourceUsageError)
+
+
+def test_a_package_that_fails_to_import_is_a_collection_error(pytester: pytest.Pytester) -> None:
+    _project(pytester, PLAIN)
+    (pytester.path / "my_project" / "__init__.py").write_text("import not_installed_anywhere\n")
+    result = _run(pytester, "--dagster-definitions", "my_project.definitions")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR collecting my_project/definitions.py*",
+            "E*ModuleNotFoundError: No module named 'not_installed_anywhere'",
         ]
     )
 
@@ -487,7 +522,7 @@ def test_a_broken_resource_fails_with_the_normal_report(pytester: pytest.Pyteste
             "FAILED my_project/definitions.py::resource[[]closes_badly[]]*",
         ]
     )
-    assert "pytest_resources/_definitions.py" not in result.stdout.str()
+    assert "pytest_resources/_definitions/" not in result.stdout.str()
 
 
 def test_items_are_selected_and_deselected_like_tests(pytester: pytest.Pytester) -> None:

@@ -8,6 +8,7 @@ user's setup, the way the plugin's recording subclass will.
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import sqlite3
 import subprocess
@@ -24,7 +25,9 @@ import dagster as dg
 import pytest
 from pydantic import PrivateAttr
 
-import pytest_resources._release_check as release_check
+import pytest_resources._release_check.procfs as procfs
+import pytest_resources._release_check.snapshot as snapshot
+from pytest_resources import ResourceUsageError
 from pytest_resources._release_check import (
     AllowList,
     Attributor,
@@ -38,6 +41,7 @@ from pytest_resources._release_check import (
     unavailable_reason,
     wait_for_release,
 )
+from pytest_resources._release_check.snapshot import portable_snapshot
 
 pytestmark = pytest.mark.skipif(
     not release_check_available(), reason=f"release check unavailable: {unavailable_reason()}"
@@ -384,7 +388,7 @@ def test_nested_setups_blame_the_inner_key(tmp_path: Path) -> None:
     found = attributor.attribute(leftovers(before, take_snapshot()))
     blamed = {x.description.split(" (fd")[0]: x.opened_by for x in found}
     assert blamed == {str(tmp_path / "inner.txt"): "inner", str(tmp_path / "outer.txt"): "outer"}
-    with pytest.raises(RuntimeError, match="without a matching before_setup"):
+    with pytest.raises(ResourceUsageError, match="without a matching before_setup"):
         attributor.after_setup("never")
 
 
@@ -427,16 +431,86 @@ def test_allow_list_patterns(instance: dg.DagsterInstance, tmp_path: Path) -> No
 
 
 def test_unavailable_platform_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(release_check, "_FD_DIR", "/nonexistent/fd")
-    monkeypatch.setattr(release_check, "_availability", {})
+    monkeypatch.setattr(procfs, "FD_DIR", "/nonexistent/fd")
+    monkeypatch.setattr(snapshot, "_availability", {})
     assert not release_check_available()
     assert "/nonexistent/fd is missing" in (unavailable_reason() or "")
     state = take_snapshot()
     assert not state.complete
     assert state.fds == {}
     assert state.threads
+
+
+def test_elsewhere_psutil_lists_what_proc_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    import psutil  # before the platform changes: psutil picks its implementation on import
+
+    assert psutil.Process().pid
     monkeypatch.setattr(sys, "platform", "darwin")
-    assert "darwin does not have" in (unavailable_reason() or "")
+    monkeypatch.setattr(snapshot, "_availability", {})
+    assert unavailable_reason() is None
+    assert take_snapshot().complete
+    monkeypatch.setitem(sys.modules, "psutil", None)  # not installed
+    reason = unavailable_reason() or ""
+    assert "through psutil elsewhere, which is not installed here (darwin)" in reason
+    assert "pip install psutil; only threads are compared" in reason
+    state = take_snapshot()
+    assert (state.complete, state.fds, state.children) == (False, {}, ())
+    assert state.threads
+
+
+def _without_numbers(found: list[Leftover]) -> list[tuple[str, str]]:
+    """Kinds and descriptions without what names a socket or descriptor on one platform."""
+    return sorted(
+        (x.kind, re.sub(r" \((socket:\[[^]]*\]|fd \d+)\)", "", x.description)) for x in found
+    )
+
+
+def test_psutil_finds_what_proc_finds(tmp_path: Path, server: tuple[str, int]) -> None:
+    # The reader macOS uses, run here beside the /proc one: the same leftovers, named alike.
+    before, before_by_psutil = take_snapshot(), portable_snapshot()
+    handle = open(tmp_path / "kept.log", "w")  # noqa: SIM115
+    _CLEANUP.append(handle.close)
+    client = socket.create_connection(server)
+    _CLEANUP.append(client.close)
+    listener = socket.create_server(("127.0.0.1", 0))
+    _CLEANUP.append(listener.close)
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    _CLEANUP.append(lambda: (process.kill(), process.wait(5)))
+    by_proc = leftovers(before, take_snapshot())
+    by_psutil = leftovers(before_by_psutil, portable_snapshot())
+    assert _without_numbers(by_psutil) == _without_numbers(by_proc)
+    host, port = server
+    assert _without_numbers(by_psutil) == sorted(
+        [
+            ("file", str(tmp_path / "kept.log")),
+            (
+                "process",
+                f"{sys.executable} -c import time; time.sleep(30) "
+                f"(pid {process.pid}, still running)",
+            ),
+            ("socket", f"tcp 127.0.0.1:{client.getsockname()[1]} -> {host}:{port} (established)"),
+            ("socket", f"tcp 127.0.0.1:{listener.getsockname()[1]} (listening)"),
+        ]
+    )
+    allow = AllowList().extend(paths=[f"tcp * -> {host}:{port} *"])
+    assert "established" not in str(leftovers(before_by_psutil, portable_snapshot(), allow=allow))
+
+
+def test_psutil_names_unix_and_udp_sockets_as_proc_does(tmp_path: Path) -> None:
+    before, before_by_psutil = take_snapshot(), portable_snapshot()
+    unix = socket.socket(socket.AF_UNIX)
+    _CLEANUP.append(unix.close)
+    unix.bind(str(tmp_path / "s.sock"))
+    unix.listen()
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    _CLEANUP.append(udp.close)
+    udp.bind(("127.0.0.1", 0))
+    by_psutil = _without_numbers(leftovers(before_by_psutil, portable_snapshot()))
+    assert by_psutil == _without_numbers(leftovers(before, take_snapshot()))
+    assert by_psutil == [
+        ("socket", f"udp 127.0.0.1:{udp.getsockname()[1]}"),
+        ("socket", f"unix stream socket {tmp_path / 's.sock'}"),
+    ]
 
 
 def test_snapshot_is_cheap() -> None:

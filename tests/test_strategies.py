@@ -31,13 +31,13 @@ from pydantic import (
 
 from pytest_resources._strategies import (
     ConfigWithEnv,
-    _dagster_errors_by_public_api,
     env_applied,
     register_resource_strategies,
     resource_configs,
     resource_configs_with_env,
     resources,
 )
+from pytest_resources._strategies.acceptance import dagster_errors_by_public_api
 
 # ---------------------------------------------------------------------------------------------
 # One class per row of the field table in docs/strategies.md
@@ -816,8 +816,8 @@ def test_registering_a_class_that_cannot_be_inferred_raises() -> None:
 
 def test_the_public_api_check_agrees_with_process_config() -> None:
     schema = Pair.to_config_schema()
-    assert _dagster_errors_by_public_api(schema, {"host": "h", "port": 1}) == []
-    (error,) = _dagster_errors_by_public_api(schema, {"host": 1, "port": 1})
+    assert dagster_errors_by_public_api(schema, {"host": "h", "port": 1}) == []
+    (error,) = dagster_errors_by_public_api(schema, {"host": 1, "port": 1})
     assert error.startswith("Invalid scalar at path root:ops:config_probe:config:host.")
     assert not process_config(schema.config_type, {"host": 1, "port": 1}).success
 
