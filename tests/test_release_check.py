@@ -8,6 +8,7 @@ user's setup, the way the plugin's recording subclass will.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import socket
 import sqlite3
@@ -494,6 +495,39 @@ def test_psutil_finds_what_proc_finds(tmp_path: Path, server: tuple[str, int]) -
     )
     allow = AllowList().extend(paths=[f"tcp * -> {host}:{port} *"])
     assert "established" not in str(leftovers(before_by_psutil, portable_snapshot(), allow=allow))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_lists_its_own_children() -> None:
+    # Both readers keep state per process (psutil's handle on it, the /proc reader's cache):
+    # filled in the parent, they must describe the forked child, not the parent.
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    parents_child = subprocess.Popen(sleeper)
+    _CLEANUP.append(lambda: (parents_child.kill(), parents_child.wait(5)))
+    take_snapshot(), portable_snapshot()
+    verdict_read, verdict_write = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12+ deprecates forking a multi-threaded process, as an xdist worker is.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        verdict = b"crashed"
+        try:
+            own_child = subprocess.Popen(sleeper)
+            listed = [
+                sorted(child.pid for child in state.children)
+                for state in (take_snapshot(), portable_snapshot())
+            ]
+            own_child.kill()
+            own_child.wait(5)
+            verdict = repr(listed == [[own_child.pid]] * 2).encode()
+        finally:
+            os.write(verdict_write, verdict)
+            os._exit(0)
+    os.close(verdict_write)
+    os.waitpid(pid, 0)
+    with os.fdopen(verdict_read, "rb") as verdict_pipe:
+        assert verdict_pipe.read() == b"True"
 
 
 def test_psutil_names_unix_and_udp_sockets_as_proc_does(tmp_path: Path) -> None:

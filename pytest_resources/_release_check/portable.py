@@ -9,6 +9,7 @@ listed here (they are allowed by default anyway).
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import sys
@@ -51,17 +52,16 @@ def lists_descriptors() -> bool:
     return installed() and sys.platform != "win32"
 
 
-_processes: dict[int, Any] = {}  # psutil.Process of this process, by pid: a fork starts afresh
-
-
+@functools.cache
 def _this_process() -> Any:
     psutil = _psutil()
     assert psutil is not None
-    pid = os.getpid()
-    if pid not in _processes:
-        _processes.clear()
-        _processes[pid] = psutil.Process(pid)
-    return _processes[pid]
+    return psutil.Process()
+
+
+# A forked child is another process (Windows, where psutil matters most, has no fork).
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_this_process.cache_clear)
 
 
 # psutil's TCP states (psutil.CONN_*), as /proc's reader shows them.

@@ -67,9 +67,9 @@ def task_name(tid: int) -> str:
 
 # /proc/<pid> entries known not to be our children, as pid -> directory inode. A process cannot
 # become our child later (only a subreaper adopts orphans, and pytest is none), so only new
-# entries need their stat read. The inode changes when a pid is reused by a new process.
+# entries need their stat read. The inode changes when a pid is reused by a new process. The
+# cache holds in a forked child too: none of the processes it lists can be the child's.
 _not_children: dict[int, int] = {}
-_not_children_owner = [0]  # the pid the cache belongs to: a forked child starts afresh
 
 
 def _read_stat(pid: int) -> tuple[int, str, str, int] | None:
@@ -98,9 +98,6 @@ def _read_cmdline(pid: int, fallback: str) -> str:
 
 
 def read_children(pid: int) -> tuple[ChildProcess, ...]:
-    if _not_children_owner[0] != pid:
-        _not_children.clear()
-        _not_children_owner[0] = pid
     children: list[ChildProcess] = []
     seen: dict[int, int] = {}
     for entry in os.scandir(PROC_DIR):
