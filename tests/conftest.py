@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import _pytest.pytester
 import pytest
 from hypothesis import settings
+
+if TYPE_CHECKING:
+    from plugin_internals import DirectRuns, RunContext
 
 # The suite runs on loaded 2-core machines: a hypothesis deadline would measure the machine, not
 # the plugin. Inner runs are in-process and take their settings from this profile too.
@@ -35,6 +41,8 @@ class _SnapshotKeepingInstalledModules(_pytest.pytester.SysModulesSnapshot):
         )
 
 
+_TESTS = Path(__file__).resolve().parent
+
 # Set before any Pytester takes its own snapshot, for this test process only.
 _pytest.pytester.SysModulesSnapshot = _SnapshotKeepingInstalledModules  # type: ignore[misc]
 
@@ -48,6 +56,12 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     # Each inner run gets its own ini, so the outer project's addopts never leak in. Warnings
     # are errors there too, so one from the plugin fails its test; the deprecation warnings
     # Dagster itself emits are not the inner tests' business.
+    # The inner runs import the suite's shared resource classes (resources_for_tests.py), in
+    # this process and in a subprocess.
+    monkeypatch.syspath_prepend(str(_TESTS))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(_TESTS), os.environ.get("PYTHONPATH")]))
+    )
     pytester.makeini(
         """
         [pytest]
@@ -61,3 +75,25 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
         """
     )
     return pytester
+
+
+@pytest.fixture(scope="session")
+def _direct_run_context() -> Iterator[RunContext]:
+    # Imported here: loading the suite's conftest must not import Dagster (see test_import.py).
+    from plugin_internals import RunContext
+
+    # One Dagster instance for all direct runs of a (worker) process, as the plugin keeps one.
+    context = RunContext()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def direct_runs(
+    _direct_run_context: RunContext, request: pytest.FixtureRequest
+) -> Iterator[DirectRuns]:
+    """Real runs for a test of pure logic, released when it ends (see ``DirectRuns``)."""
+    from plugin_internals import DirectRuns
+
+    yield DirectRuns(_direct_run_context.begin_test(request.node.nodeid))
+    _direct_run_context.end_test()
