@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_resources._recording import Recording
+from pytest_resources._rules import RunFacts, check_run, format_violations
 from pytest_resources._run import Lifecycle, OpenResources, Problems, RunContext, TestRuns
 
-__all__ = ["DirectRuns", "RunContext"]
+__all__ = [
+    "DirectRuns",
+    "Recording",
+    "RunContext",
+    "RunFacts",
+    "check_run",
+    "format_violations",
+]
 
 
 class DirectRuns:
@@ -33,6 +42,11 @@ class DirectRuns:
     def lifecycle(self, key_or_class: str | type[Any]) -> Lifecycle:
         """What was recorded for a key or class in all of this test's runs."""
         return self._test_runs.session.lifecycle(key_or_class)
+
+    @property
+    def recordings(self) -> list[Recording]:
+        """One recording per initialization this test opened, oldest first."""
+        return list(self._test_runs.recordings)
 
     def problems(self) -> list[Problems]:
         """What this test's runs broke, one entry per initialization that broke something."""
