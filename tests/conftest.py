@@ -97,3 +97,10 @@ def direct_runs(
 
     yield DirectRuns(_direct_run_context.begin_test(request.node.nodeid))
     _direct_run_context.end_test()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The tests marked slow (seconds each: subprocesses, step processes, many audits) start
+    # first, so that xdist hands them out one by one (`make test`: --maxschedchunk 1) and its
+    # workers finish together rather than one waiting on the last slow test.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

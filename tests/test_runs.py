@@ -300,6 +300,7 @@ def test_orchestrator_rule(direct_runs: DirectRuns) -> None:
 # --- multiprocess runs ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_multiprocess_runs(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_steps=RESOURCES
