@@ -94,6 +94,13 @@ class TeardownRaises(dg.ConfigurableResource):
         raise RuntimeError("could not close the connection pool")
 
 
+class FailingTeardown(dg.ConfigurableResource):
+    """Breaks rule 5."""
+
+    def teardown_after_execution(self, context):
+        raise OSError("disk gone")
+
+
 class Inner(dg.ConfigurableResource):
     def setup_for_execution(self, context):
         pass

@@ -7,6 +7,7 @@ import os
 import re
 
 import pytest
+from plugin_internals import spend_no_time_shrinking
 
 RESOURCES = """
 import os
@@ -19,14 +20,7 @@ import pytest
 from pydantic import PrivateAttr
 
 from pytest_resources import ConfigFailure, LifecycleError
-
-
-class Inner(dg.ConfigurableResource):
-    def setup_for_execution(self, context):
-        pass
-
-    def teardown_after_execution(self, context):
-        pass
+from resources_for_tests import Inner
 
 
 class TryBeforeSetup(dg.ConfigurableResource):
@@ -388,7 +382,7 @@ def test_budget(run_context):
     result.assert_outcomes(failed=1)
     unbounded = int(re.search(r"runs after the first failure: (\d+)", result.stdout.str())[1])
     assert unbounded > 20  # hypothesis shrank, as it does within the budget
-    monkeypatch.setattr("pytest_resources._audit._SHRINK_SECONDS", 0.0)
+    spend_no_time_shrinking(monkeypatch)
     result = pytester.runpytest("-s", "--hypothesis-seed=3")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["E*LifecycleError: 1 lifecycle rule broken:", "*broke rule 5*"])

@@ -13,14 +13,7 @@ from hypothesis import given, settings, strategies as st
 from pydantic import PrivateAttr
 
 from pytest_resources import Fault, faults, resources
-
-
-class Inner(dg.ConfigurableResource):
-    def setup_for_execution(self, context):
-        pass
-
-    def teardown_after_execution(self, context):
-        pass
+from resources_for_tests import Inner
 
 
 class Client(dg.ConfigurableResource):

@@ -58,16 +58,12 @@ import dagster as dg
 import pytest
 
 from pytest_resources import LifecycleError
+from resources_for_tests import FailingTeardown
 
 
 class Client(dg.ConfigurableResource):
     def setup_for_execution(self, context):
         pass
-
-
-class FailingTeardown(dg.ConfigurableResource):
-    def teardown_after_execution(self, context):
-        raise OSError("disk gone")
 
 
 @pytest.mark.parametrize("n", range(4))
