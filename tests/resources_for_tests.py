@@ -4,6 +4,8 @@ Tests import them directly; pytester's inner runs import them too (tests/conftes
 folder on their path), so that a class is written out once.
 """
 
+# No `from __future__ import annotations`: with it, pydantic refuses a configure_at_launch()
+# partial as a nested field.
 from contextlib import contextmanager
 
 import dagster as dg
@@ -11,6 +13,8 @@ from pydantic import PrivateAttr
 
 
 class Client(dg.ConfigurableResource):
+    """Correct: private state set in setup, cleared in teardown."""
+
     username: str = "alice"
     _token: str = PrivateAttr(default="")
 
@@ -22,6 +26,8 @@ class Client(dg.ConfigurableResource):
 
 
 class YieldWithoutSetup(dg.ConfigurableResource):
+    """Breaks rule 1: its yield_for_execution never calls setup."""
+
     def setup_for_execution(self, context):
         pass
 
@@ -31,6 +37,8 @@ class YieldWithoutSetup(dg.ConfigurableResource):
 
 
 class YieldSetupTwice(dg.ConfigurableResource):
+    """Breaks rule 1: its yield_for_execution calls setup twice."""
+
     def setup_for_execution(self, context):
         pass
 
@@ -45,6 +53,8 @@ class YieldSetupTwice(dg.ConfigurableResource):
 
 
 class YieldWithoutTeardown(dg.ConfigurableResource):
+    """Breaks rule 2: its yield_for_execution never calls teardown."""
+
     def setup_for_execution(self, context):
         pass
 
@@ -58,6 +68,8 @@ class YieldWithoutTeardown(dg.ConfigurableResource):
 
 
 class TeardownAfterFailedSetup(dg.ConfigurableResource):
+    """Breaks rule 2: its setup fails, and its finally tears down anyway."""
+
     def setup_for_execution(self, context):
         raise ConnectionError("database is down")
 
@@ -73,7 +85,29 @@ class TeardownAfterFailedSetup(dg.ConfigurableResource):
             self.teardown_after_execution(context)
 
 
+class TryBeforeSetup(dg.ConfigurableResource):
+    """Correct until its setup fails: its try/finally starts before setup (rule 2)."""
+
+    name: str = "client"
+
+    def setup_for_execution(self, context):
+        pass
+
+    def teardown_after_execution(self, context):
+        pass
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        try:  # starts before setup: a failed setup is torn down
+            self.setup_for_execution(context)
+            yield self
+        finally:
+            self.teardown_after_execution(context)
+
+
 class CorrectYield(dg.ConfigurableResource):
+    """Correct: its yield_for_execution sets up, yields once, tears down in finally."""
+
     def setup_for_execution(self, context):
         pass
 
@@ -90,6 +124,8 @@ class CorrectYield(dg.ConfigurableResource):
 
 
 class TeardownRaises(dg.ConfigurableResource):
+    """Breaks rule 5 (as FailingTeardown, with another message)."""
+
     def teardown_after_execution(self, context):
         raise RuntimeError("could not close the connection pool")
 
@@ -102,6 +138,8 @@ class FailingTeardown(dg.ConfigurableResource):
 
 
 class Inner(dg.ConfigurableResource):
+    """Correct, and nested in Outer."""
+
     def setup_for_execution(self, context):
         pass
 
@@ -110,6 +148,8 @@ class Inner(dg.ConfigurableResource):
 
 
 class Outer(dg.ConfigurableResource):
+    """Correct, with a nested resource."""
+
     inner: Inner
 
     def setup_for_execution(self, context):
@@ -120,6 +160,8 @@ class Outer(dg.ConfigurableResource):
 
 
 class OuterTearsDownInner(dg.ConfigurableResource):
+    """Breaks rules 2 and 4: tears down its nested resource itself."""
+
     inner: Inner
 
     def teardown_after_execution(self, context):
@@ -143,9 +185,13 @@ class HappyPathTeardown(dg.ConfigurableResource):
 
 
 class Plain(dg.ConfigurableResource):
+    """Correct, with no hooks of its own."""
+
     host: str = "localhost"
 
 
 class SetupOnly(dg.ConfigurableResource):
+    """Correct, with a setup and no teardown."""
+
     def setup_for_execution(self, context):
         pass

@@ -20,25 +20,7 @@ import pytest
 from pydantic import PrivateAttr
 
 from pytest_resources import ConfigFailure, LifecycleError
-from resources_for_tests import Inner
-
-
-class TryBeforeSetup(dg.ConfigurableResource):
-    name: str = "client"
-
-    def setup_for_execution(self, context):
-        pass
-
-    def teardown_after_execution(self, context):
-        pass
-
-    @contextmanager
-    def yield_for_execution(self, context):
-        try:  # starts before setup: a failed setup is torn down
-            self.setup_for_execution(context)
-            yield self
-        finally:
-            self.teardown_after_execution(context)
+from resources_for_tests import Inner, TryBeforeSetup
 
 
 class TryAfterSetup(dg.ConfigurableResource):
