@@ -67,6 +67,18 @@ class YieldWithoutTeardown(dg.ConfigurableResource):
         yield self
 
 
+class ForgetsTeardown(dg.ConfigurableResource):
+    """Breaks rule 2: its yield_for_execution sets up and never tears down."""
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        self.setup_for_execution(context)
+        yield self
+
+    def teardown_after_execution(self, context):
+        pass
+
+
 class TeardownAfterFailedSetup(dg.ConfigurableResource):
     """Breaks rule 2: its setup fails, and its finally tears down anyway."""
 

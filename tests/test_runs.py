@@ -16,10 +16,10 @@ from test_fidelity import CLASS_BOUND
 
 RESOURCES = """
 import os
-from contextlib import contextmanager
 
 import dagster as dg
 import pytest
+from resources_for_tests import ForgetsTeardown
 
 
 class Inner(dg.ConfigurableResource):
@@ -35,16 +35,6 @@ class Client(dg.ConfigurableResource):
 
     def setup_for_execution(self, context):
         pass
-
-    def teardown_after_execution(self, context):
-        pass
-
-
-class ForgetsTeardown(dg.ConfigurableResource):
-    @contextmanager
-    def yield_for_execution(self, context):
-        self.setup_for_execution(context)
-        yield self
 
     def teardown_after_execution(self, context):
         pass
@@ -409,10 +399,10 @@ def test_multiprocess(run_context):
     result.stdout.fnmatch_lines(["PASSED test_class_bound_steps.py::test_multiprocess"])
     result.stdout.fnmatch_lines(
         [
-            "*resource 'forgets' (test_steps.ForgetsTeardown) broke rule 2:*",
+            "*resource 'forgets' (resources_for_tests.ForgetsTeardown) broke rule 2:*",
             "*teardown_after_execution was called 0 times in this run; expected once*",
             "*recorded events in run *, in order:",
-            "*forgets*setup_for_execution*returned  pid *  at test_steps.py:*",
+            "*forgets*setup_for_execution*returned  pid *  at */resources_for_tests.py:*",
         ]
     )
     result.stdout.fnmatch_lines(

@@ -18,9 +18,9 @@ import dagster as dg
 import pytest
 from hypothesis import given, settings
 from pydantic import PrivateAttr
-from contextlib import contextmanager
 
 from pytest_resources import resource_configs
+from resources_for_tests import ForgetsTeardown
 
 
 class Client(dg.ConfigurableResource):
@@ -32,16 +32,6 @@ class Client(dg.ConfigurableResource):
 
     def teardown_after_execution(self, context):
         self._token = ""
-
-
-class ForgetsTeardown(dg.ConfigurableResource):
-    @contextmanager
-    def yield_for_execution(self, context):
-        self.setup_for_execution(context)
-        yield self
-
-    def teardown_after_execution(self, context):
-        pass
 
 
 class LeakyHeaders(dg.ConfigurableResource):
@@ -162,7 +152,7 @@ def test_unexpected(run_context):
             "*_ test_broken_marked _*",
             "*LifecycleError: 1 lifecycle rule broken:",
             "",
-            "resource 'forgets_teardown' (test_suite.ForgetsTeardown) broke rule 2: *",
+            "resource 'forgets_teardown' (resources_for_tests.ForgetsTeardown) broke rule 2: *",
             "  teardown_after_execution was called 0 times in this run; expected once*",
         ]
     )
