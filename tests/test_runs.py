@@ -170,7 +170,7 @@ def test_recorded_without_check(run_context):
     result.stdout.fnmatch_lines(
         [
             "*LifecycleError: 1 lifecycle rule broken:",
-            "*resource 'forgets' (test_*.ForgetsTeardown) broke rule 2:*",
+            "*resource 'forgets' (resources_for_tests.ForgetsTeardown) broke rule 2:*",
             "*teardown_after_execution was called 0 times in this run; expected once*",
         ]
     )
