@@ -100,7 +100,11 @@ def direct_runs(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The tests marked slow (seconds each: subprocesses, step processes, many audits) start
-    # first, so that xdist hands them out one by one (`make test`: --maxschedchunk 1) and its
-    # workers finish together rather than one waiting on the last slow test.
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    # The tests marked slow (subprocesses, step processes, many audits) start first, longest
+    # first, and xdist hands tests out one at a time (`make test`: --maxschedchunk 1), so that
+    # its workers finish together rather than one waiting on a slow test started last.
+    def rough_seconds(item: pytest.Item) -> float:
+        slow = item.get_closest_marker("slow")
+        return float(slow.kwargs["seconds"]) if slow is not None else 0.0
+
+    items.sort(key=rough_seconds, reverse=True)

@@ -43,7 +43,7 @@ class TryAfterSetup(dg.ConfigurableResource):
 """
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=7)
 def test_a_teardown_after_a_failed_setup_is_caught_for_every_seed(
     pytester: pytest.Pytester,
 ) -> None:
@@ -66,7 +66,7 @@ def test_broken(run_context):
         )
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=7)
 def test_a_correct_resource_passes_for_every_seed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         RESOURCES
@@ -176,7 +176,7 @@ def _listing(directory: str) -> set[str]:
     return set(os.listdir(directory))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=4)
 def test_an_audit_writes_only_inside_temporary_directories(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         RESOURCES

@@ -203,7 +203,7 @@ def test_only_the_places_asked_for(fault):
     pytester.runpytest().assert_outcomes(passed=2)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=6)
 def test_one_call_audit(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         RESOURCES

@@ -471,7 +471,7 @@ def test_specs(run_context):
 # --- a test's records are released when it ends -----------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=17)
 def test_live_values_are_released_after_each_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

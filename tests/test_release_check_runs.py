@@ -103,7 +103,7 @@ def cleanup():
 """
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=6)
 def test_leftovers_fail_the_test_attributed_to_their_resource(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         RESOURCES

@@ -290,7 +290,7 @@ def test_orchestrator_rule(direct_runs: DirectRuns) -> None:
 # --- multiprocess runs ----------------------------------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=30)
 def test_multiprocess_runs(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_steps=RESOURCES

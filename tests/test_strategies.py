@@ -246,7 +246,7 @@ def test_scalars_are_real_ints_and_finite_floats(config: dict[str, Any]) -> None
     assert math.isfinite(config.get("f", 0.0))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=3)
 def test_constraints_are_read_from_metadata_so_minimal_values_sit_on_the_bounds() -> None:
     assert minimal(resource_configs(Constrained)) == {"i": 1, "ci": 3, "cs": "aa"}
     bounded = minimal(resource_configs(Constrained, gt=..., f=..., pat=..., ml=..., grouped=...))

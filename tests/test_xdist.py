@@ -95,7 +95,7 @@ def test_leak(run_context):
 """
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=40)
 def test_plugin_under_xdist(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     # One xdist run (a controller and two workers, each importing Dagster) for every case that
     # must cross from a worker to the controller: this file's suite, the end-of-run summary's
