@@ -1,4 +1,5 @@
-"""Shared by the plugin's own tests: every test drives the plugin through pytester."""
+"""Shared by the plugin's own tests: pytester's inner runs (for what pytest reports) and real
+runs opened directly in this process (for the pure logic over what they recorded)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,11 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import _pytest.pytester
 import pytest
 from hypothesis import settings
-
-if TYPE_CHECKING:
-    from plugin_internals import DirectRuns, RunContext
+from plugin_internals import DirectRuns, RunContext
 
 # The suite runs on loaded 2-core machines: a hypothesis deadline would measure the machine, not
 # the plugin. Inner runs are in-process and take their settings from this profile too.
@@ -53,15 +51,15 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     # summary: the inner runs' output must not depend on where the suite runs.
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("BUILD_NUMBER", raising=False)
-    # Each inner run gets its own ini, so the outer project's addopts never leak in. Warnings
-    # are errors there too, so one from the plugin fails its test; the deprecation warnings
-    # Dagster itself emits are not the inner tests' business.
     # The inner runs import the suite's shared resource classes (resources_for_tests.py), in
     # this process and in a subprocess.
     monkeypatch.syspath_prepend(str(_TESTS))
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(_TESTS), os.environ.get("PYTHONPATH")]))
     )
+    # Each inner run gets its own ini, so the outer project's addopts never leak in. Warnings
+    # are errors there too, so one from the plugin fails its test; the deprecation warnings
+    # Dagster itself emits are not the inner tests' business.
     pytester.makeini(
         """
         [pytest]
@@ -79,9 +77,6 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
 
 @pytest.fixture(scope="session")
 def _direct_run_context() -> Iterator[RunContext]:
-    # Imported here: loading the suite's conftest must not import Dagster (see test_import.py).
-    from plugin_internals import RunContext
-
     # One Dagster instance for all direct runs of a (worker) process, as the plugin keeps one.
     context = RunContext()
     yield context
@@ -93,8 +88,6 @@ def direct_runs(
     _direct_run_context: RunContext, request: pytest.FixtureRequest
 ) -> Iterator[DirectRuns]:
     """Real runs for a test of pure logic, released when it ends (see ``DirectRuns``)."""
-    from plugin_internals import DirectRuns
-
     yield DirectRuns(_direct_run_context.begin_test(request.node.nodeid))
     _direct_run_context.end_test()
 
