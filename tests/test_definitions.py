@@ -7,9 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from plugin_internals import DefinitionsError, module_path, parse_target
 
 from pytest_resources import ResourceUsageError
-from pytest_resources._definitions.loading import DefinitionsError, module_path, parse_target
 
 # The resources every code location below draws from. No `from __future__ import annotations`:
 # with it, pydantic refuses a configure_at_launch() partial as a nested field.
@@ -195,7 +195,7 @@ def test_the_module_is_found_without_running_its_package(
 
 
 def test_a_package_that_fails_to_import_is_a_collection_error(pytester: pytest.Pytester) -> None:
-    _project(pytester, PLAIN)
+    code_location(pytester, PLAIN)
     (pytester.path / "my_project" / "__init__.py").write_text("import not_installed_anywhere\n")
     result = _run(pytester, "--dagster-definitions", "my_project.definitions")
     assert result.ret == pytest.ExitCode.INTERRUPTED
