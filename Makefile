@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# The suite runs on two xdist workers (CI has two cores), its slow tests first and handed out one
+# at a time; TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 2
+SUITE_ARGS = -n $(TEST_WORKERS) --maxschedchunk 1
 
 # The oldest versions we support, on the oldest Python: pyenv provides it on these machines.
 OLDEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python) python3.10)
@@ -21,7 +25,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(SUITE_ARGS) $(PYTEST_ARGS)
 
 $(OLDEST_VENV)/.installed: pyproject.toml
 	$(OLDEST_PYTHON) -m venv $(OLDEST_VENV)
@@ -30,7 +34,7 @@ $(OLDEST_VENV)/.installed: pyproject.toml
 	touch $@
 
 test-oldest: $(OLDEST_VENV)/.installed
-	$(OLDEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(OLDEST_VENV)/bin/python -m pytest $(SUITE_ARGS) $(PYTEST_ARGS)
 
 # What CI runs: the newest versions, the examples, the oldest supported ones, the linters and
 # the docs.

@@ -1,13 +1,17 @@
-"""Shared by the plugin's own tests: every test drives the plugin through pytester."""
+"""Shared by the plugin's own tests: pytester's inner runs (for what pytest reports) and real
+runs opened directly in this process (for the pure logic over what they recorded)."""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import _pytest.pytester
 import pytest
 from hypothesis import settings
+from plugin_internals import DirectRuns, RunContext
 
 # The suite runs on loaded 2-core machines: a hypothesis deadline would measure the machine, not
 # the plugin. Inner runs are in-process and take their settings from this profile too.
@@ -35,6 +39,8 @@ class _SnapshotKeepingInstalledModules(_pytest.pytester.SysModulesSnapshot):
         )
 
 
+_TESTS = Path(__file__).resolve().parent
+
 # Set before any Pytester takes its own snapshot, for this test process only.
 _pytest.pytester.SysModulesSnapshot = _SnapshotKeepingInstalledModules  # type: ignore[misc]
 
@@ -45,6 +51,12 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     # summary: the inner runs' output must not depend on where the suite runs.
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("BUILD_NUMBER", raising=False)
+    # The inner runs import the suite's shared resource classes (resources_for_tests.py), in
+    # this process and in a subprocess.
+    monkeypatch.syspath_prepend(str(_TESTS))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(_TESTS), os.environ.get("PYTHONPATH")]))
+    )
     # Each inner run gets its own ini, so the outer project's addopts never leak in. Warnings
     # are errors there too, so one from the plugin fails its test; the deprecation warnings
     # Dagster itself emits are not the inner tests' business.
@@ -61,3 +73,31 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
         """
     )
     return pytester
+
+
+@pytest.fixture(scope="session")
+def _direct_run_context() -> Iterator[RunContext]:
+    # One Dagster instance for all direct runs of a (worker) process, as the plugin keeps one.
+    context = RunContext()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def direct_runs(
+    _direct_run_context: RunContext, request: pytest.FixtureRequest
+) -> Iterator[DirectRuns]:
+    """Real runs for a test of pure logic, released when it ends (see ``DirectRuns``)."""
+    yield DirectRuns(_direct_run_context.begin_test(request.node.nodeid))
+    _direct_run_context.end_test()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The tests marked slow (subprocesses, step processes, many audits) start first, longest
+    # first, and xdist hands tests out one at a time (`make test`: --maxschedchunk 1), so that
+    # its workers finish together rather than one waiting on a slow test started last.
+    def rough_seconds(item: pytest.Item) -> float:
+        slow = item.get_closest_marker("slow")
+        return float(slow.kwargs["seconds"]) if slow is not None else 0.0
+
+    items.sort(key=rough_seconds, reverse=True)

@@ -7,6 +7,7 @@ import os
 import re
 
 import pytest
+from plugin_internals import spend_no_time_shrinking
 
 RESOURCES = """
 import os
@@ -19,32 +20,7 @@ import pytest
 from pydantic import PrivateAttr
 
 from pytest_resources import ConfigFailure, LifecycleError
-
-
-class Inner(dg.ConfigurableResource):
-    def setup_for_execution(self, context):
-        pass
-
-    def teardown_after_execution(self, context):
-        pass
-
-
-class TryBeforeSetup(dg.ConfigurableResource):
-    name: str = "client"
-
-    def setup_for_execution(self, context):
-        pass
-
-    def teardown_after_execution(self, context):
-        pass
-
-    @contextmanager
-    def yield_for_execution(self, context):
-        try:  # starts before setup: a failed setup is torn down
-            self.setup_for_execution(context)
-            yield self
-        finally:
-            self.teardown_after_execution(context)
+from resources_for_tests import Inner, TryBeforeSetup
 
 
 class TryAfterSetup(dg.ConfigurableResource):
@@ -67,6 +43,7 @@ class TryAfterSetup(dg.ConfigurableResource):
 """
 
 
+@pytest.mark.slow(seconds=7)
 def test_a_teardown_after_a_failed_setup_is_caught_for_every_seed(
     pytester: pytest.Pytester,
 ) -> None:
@@ -89,6 +66,7 @@ def test_broken(run_context):
         )
 
 
+@pytest.mark.slow(seconds=7)
 def test_a_correct_resource_passes_for_every_seed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         RESOURCES
@@ -198,6 +176,7 @@ def _listing(directory: str) -> set[str]:
     return set(os.listdir(directory))
 
 
+@pytest.mark.slow(seconds=4)
 def test_an_audit_writes_only_inside_temporary_directories(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         RESOURCES
@@ -385,7 +364,7 @@ def test_budget(run_context):
     result.assert_outcomes(failed=1)
     unbounded = int(re.search(r"runs after the first failure: (\d+)", result.stdout.str())[1])
     assert unbounded > 20  # hypothesis shrank, as it does within the budget
-    monkeypatch.setattr("pytest_resources._audit._SHRINK_SECONDS", 0.0)
+    spend_no_time_shrinking(monkeypatch)
     result = pytester.runpytest("-s", "--hypothesis-seed=3")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["E*LifecycleError: 1 lifecycle rule broken:", "*broke rule 5*"])

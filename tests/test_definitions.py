@@ -7,9 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from plugin_internals import DefinitionsError, module_path, parse_target
 
 from pytest_resources import ResourceUsageError
-from pytest_resources._definitions.loading import DefinitionsError, module_path, parse_target
 
 # The resources every code location below draws from. No `from __future__ import annotations`:
 # with it, pydantic refuses a configure_at_launch() partial as a nested field.
@@ -73,7 +73,8 @@ class Store(dg.ConfigurableIOManager):
 """
 
 
-def _project(pytester: pytest.Pytester, definitions: str, **files: str) -> None:
+def code_location(pytester: pytest.Pytester, definitions: str, **files: str) -> None:
+    """The package my_project: RESOURCES and ``definitions`` (test_xdist.py runs one too)."""
     package = pytester.mkpydir("my_project")
     (package / "resources.py").write_text(RESOURCES)
     (package / "definitions.py").write_text(textwrap.dedent(definitions))
@@ -101,7 +102,7 @@ PLAIN = """
 
 
 def test_each_resource_key_is_an_item_named_after_it(pytester: pytest.Pytester) -> None:
-    _project(pytester, PLAIN)
+    code_location(pytester, PLAIN)
     result = _run(pytester, "-v", "--dagster-definitions", "my_project.definitions")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(
@@ -119,7 +120,7 @@ def test_each_resource_key_is_an_item_named_after_it(pytester: pytest.Pytester) 
 
 
 def test_a_named_attribute_among_several_definitions(pytester: pytest.Pytester) -> None:
-    _project(
+    code_location(
         pytester,
         """
         import dagster as dg
@@ -146,7 +147,7 @@ def test_a_named_attribute_among_several_definitions(pytester: pytest.Pytester) 
 
 
 def test_a_module_without_definitions_is_a_clear_error(pytester: pytest.Pytester) -> None:
-    _project(pytester, "VALUE = 1\n")
+    code_location(pytester, "VALUE = 1\n")
     result = _run(pytester, "--dagster-definitions", "my_project.definitions")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
@@ -165,7 +166,7 @@ def test_a_module_without_definitions_is_a_clear_error(pytester: pytest.Pytester
 
 
 def test_a_path_given_as_the_module_is_explained(pytester: pytest.Pytester) -> None:
-    _project(pytester, PLAIN)
+    code_location(pytester, PLAIN)
     result = _run(pytester, "--dagster-definitions", "tests/")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
@@ -194,7 +195,7 @@ def test_the_module_is_found_without_running_its_package(
 
 
 def test_a_package_that_fails_to_import_is_a_collection_error(pytester: pytest.Pytester) -> None:
-    _project(pytester, PLAIN)
+    code_location(pytester, PLAIN)
     (pytester.path / "my_project" / "__init__.py").write_text("import not_installed_anywhere\n")
     result = _run(pytester, "--dagster-definitions", "my_project.definitions")
     assert result.ret == pytest.ExitCode.INTERRUPTED
@@ -207,7 +208,7 @@ def test_a_package_that_fails_to_import_is_a_collection_error(pytester: pytest.P
 
 
 def test_a_decorated_loader_is_loaded(pytester: pytest.Pytester) -> None:
-    _project(
+    code_location(
         pytester,
         """
         import dagster as dg
@@ -231,7 +232,7 @@ def test_a_decorated_loader_is_loaded(pytester: pytest.Pytester) -> None:
 
 
 def test_pyproject_names_the_module(pytester: pytest.Pytester) -> None:
-    _project(pytester, PLAIN)
+    code_location(pytester, PLAIN)
     pytester.makepyprojecttoml('[tool.dagster]\nmodule_name = "my_project.definitions"\n')
     result = _run(pytester, "--dagster-definitions")
     result.assert_outcomes(passed=3)
@@ -244,7 +245,7 @@ def test_pyproject_names_the_module(pytester: pytest.Pytester) -> None:
 
 
 def test_dg_project_settings_name_the_module(pytester: pytest.Pytester) -> None:
-    _project(pytester, PLAIN)
+    code_location(pytester, PLAIN)
     pytester.makepyprojecttoml(
         '[tool.dg]\ndirectory_type = "project"\n\n[tool.dg.project]\nroot_module = "my_project"\n'
     )
@@ -265,7 +266,7 @@ def test_dg_project_settings_name_the_module(pytester: pytest.Pytester) -> None:
 
 
 def test_no_module_anywhere_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    _project(pytester, PLAIN)
+    code_location(pytester, PLAIN)
     pytester.makepyprojecttoml('[project]\nname = "x"\n')
     result = _run(pytester, "--dagster-definitions")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -279,7 +280,7 @@ def test_no_module_anywhere_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 
 def test_the_ini_option_audits_every_run(pytester: pytest.Pytester) -> None:
-    _project(pytester, PLAIN)
+    code_location(pytester, PLAIN)
     pytester.makeini(
         """
         [pytest]
@@ -309,7 +310,7 @@ ENV = """
 
 
 def test_a_missing_variable_skips_and_names_it(pytester: pytest.Pytester) -> None:
-    _project(pytester, ENV)
+    code_location(pytester, ENV)
     result = _run(pytester, "--dagster-definitions", "my_project.definitions")
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(
@@ -325,7 +326,9 @@ def test_a_missing_variable_skips_and_names_it(pytester: pytest.Pytester) -> Non
 
 
 def test_an_env_file_gives_the_variables(pytester: pytest.Pytester) -> None:
-    _project(pytester, ENV, **{"ci.env": "API_HOST_FOR_TEST=example.com\nAPI_PORT_FOR_TEST=8443\n"})
+    code_location(
+        pytester, ENV, **{"ci.env": "API_HOST_FOR_TEST=example.com\nAPI_PORT_FOR_TEST=8443\n"}
+    )
     result = _run(
         pytester,
         "--dagster-definitions",
@@ -348,7 +351,7 @@ def test_an_env_file_gives_the_variables(pytester: pytest.Pytester) -> None:
 
 
 def test_a_dotenv_in_the_rootdir_gives_the_variables(pytester: pytest.Pytester) -> None:
-    _project(pytester, ENV, **{".env": "API_HOST_FOR_TEST=example.com\nAPI_PORT_FOR_TEST=1\n"})
+    code_location(pytester, ENV, **{".env": "API_HOST_FOR_TEST=example.com\nAPI_PORT_FOR_TEST=1\n"})
     result = _run(pytester, "--dagster-definitions", "my_project.definitions")
     result.assert_outcomes(passed=2)
 
@@ -364,7 +367,7 @@ def test_a_dotenv_in_the_rootdir_gives_the_variables(pytester: pytest.Pytester) 
 
 
 def test_partials_get_their_config_from_a_job(pytester: pytest.Pytester) -> None:
-    _project(
+    code_location(
         pytester,
         """
         import dagster as dg
@@ -401,7 +404,7 @@ def test_partials_get_their_config_from_a_job(pytester: pytest.Pytester) -> None
 
 
 def test_a_partial_no_job_configures_is_skipped(pytester: pytest.Pytester) -> None:
-    _project(
+    code_location(
         pytester,
         """
         import dagster as dg
@@ -423,7 +426,7 @@ def test_a_partial_no_job_configures_is_skipped(pytester: pytest.Pytester) -> No
 
 
 def test_nested_resources_and_their_failures(pytester: pytest.Pytester) -> None:
-    _project(
+    code_location(
         pytester,
         """
         import dagster as dg
@@ -456,7 +459,7 @@ def test_nested_resources_and_their_failures(pytester: pytest.Pytester) -> None:
 
 
 def test_an_io_manager_is_checked_like_any_resource(pytester: pytest.Pytester) -> None:
-    _project(
+    code_location(
         pytester,
         """
         import dagster as dg
@@ -505,7 +508,7 @@ BROKEN = """
 
 
 def test_a_broken_resource_fails_with_the_normal_report(pytester: pytest.Pytester) -> None:
-    _project(pytester, BROKEN)
+    code_location(pytester, BROKEN)
     result = _run(pytester, "--tb=short", "--dagster-definitions", "my_project.definitions")
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(
@@ -526,7 +529,7 @@ def test_a_broken_resource_fails_with_the_normal_report(pytester: pytest.Pyteste
 
 
 def test_items_are_selected_and_deselected_like_tests(pytester: pytest.Pytester) -> None:
-    _project(pytester, BROKEN)
+    code_location(pytester, BROKEN)
     by_key = _run(pytester, "--dagster-definitions", "my_project.definitions", "-k", "closes")
     by_key.assert_outcomes(failed=1, deselected=2)
     # A key's class is a keyword too: "api" selects the key api and the key down, both Api.
@@ -545,7 +548,7 @@ def test_items_are_selected_and_deselected_like_tests(pytester: pytest.Pytester)
 
 
 def test_an_expected_failure_is_marked_from_a_conftest(pytester: pytest.Pytester) -> None:
-    _project(pytester, BROKEN)
+    code_location(pytester, BROKEN)
     pytester.makeconftest(
         """
         import pytest
@@ -565,7 +568,7 @@ def test_an_expected_failure_is_marked_from_a_conftest(pytester: pytest.Pytester
 
 
 def test_the_users_own_tests_run_beside(pytester: pytest.Pytester) -> None:
-    _project(pytester, PLAIN)
+    code_location(pytester, PLAIN)
     pytester.makepyfile(
         test_mine="""
         import pytest
@@ -584,7 +587,7 @@ def test_the_users_own_tests_run_beside(pytester: pytest.Pytester) -> None:
 
 
 def test_the_audit_option_adds_an_audit_per_class(pytester: pytest.Pytester) -> None:
-    _project(
+    code_location(
         pytester,
         """
         import dagster as dg
@@ -624,25 +627,8 @@ def test_the_audit_option_adds_an_audit_per_class(pytester: pytest.Pytester) -> 
     )
 
 
-def test_runs_under_xdist(pytester: pytest.Pytester) -> None:
-    _project(pytester, BROKEN)
-    result = pytester.runpytest_subprocess(
-        "-n", "2", "--dagster-definitions", "my_project.definitions"
-    )
-    result.assert_outcomes(passed=1, failed=2)
-    result.stdout.fnmatch_lines(
-        [
-            "LifecycleError: 1 lifecycle rule broken:",
-            "*- pytest-resources: code location -*",
-        ]
-    )
-    result.stdout.fnmatch_lines(["api*Api*passed*"])
-    result.stdout.fnmatch_lines(["closes_badly*ClosesBadly*failed*"])
-    result.stdout.fnmatch_lines(["down*Api*failed*"])
-
-
 def test_function_resources_open_with_what_they_require(pytester: pytest.Pytester) -> None:
-    _project(
+    code_location(
         pytester,
         """
         import dagster as dg
@@ -685,7 +671,7 @@ def test_function_resources_open_with_what_they_require(pytester: pytest.Pyteste
 
 
 def test_the_projects_checks_apply(pytester: pytest.Pytester) -> None:
-    _project(
+    code_location(
         pytester,
         """
         import dagster as dg
@@ -716,7 +702,7 @@ def test_the_projects_checks_apply(pytester: pytest.Pytester) -> None:
 
 
 def test_function_resources_take_their_config_from_a_job(pytester: pytest.Pytester) -> None:
-    _project(
+    code_location(
         pytester,
         """
         import dagster as dg
@@ -764,7 +750,7 @@ def test_function_resources_take_their_config_from_a_job(pytester: pytest.Pytest
 
 
 def test_the_release_check_applies_when_the_project_asks(pytester: pytest.Pytester) -> None:
-    _project(
+    code_location(
         pytester,
         """
         import dagster as dg
@@ -805,7 +791,7 @@ def test_the_release_check_applies_when_the_project_asks(pytester: pytest.Pytest
 def test_a_nested_partial_under_no_key_fails_with_dagsters_error(
     pytester: pytest.Pytester,
 ) -> None:
-    _project(
+    code_location(
         pytester,
         """
         import dagster as dg

@@ -10,14 +10,16 @@ from typing import Any
 
 import dagster as dg
 import pytest
-
-from pytest_resources._detectors import (
+from plugin_internals import (
+    Leftover,
+    attribute_warnings,
     edit_distance,
+    find_defects,
     misspelled_hooks,
+    setup_lines,
     unusable_live_value,
     unusable_live_values,
 )
-from pytest_resources._release_check import Leftover, attribute_warnings, setup_lines
 
 # --- edit distance ----------------------------------------------------------------------------
 
@@ -638,8 +640,7 @@ class UsesTypoedConnection(dg.ConfigurableResource):
 
 
 def test_find_defects_reports_a_class_once_and_values_of_registered_resources_only() -> None:
-    from pytest_resources._detectors import find_defects
-    from pytest_resources._recording import Recording
+    from plugin_internals import Recording
 
     recording = Recording("run-1")
     shared = TeardownForExecution()

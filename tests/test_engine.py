@@ -7,6 +7,24 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pytest
+from plugin_internals import (
+    PLACES,
+    Event,
+    Hook,
+    Ledger,
+    Leftover,
+    Location,
+    Place,
+    Problems,
+    Recording,
+    Rule,
+    RunFacts,
+    TeardownFailure,
+    Violation,
+    check_run,
+    format_user_traceback,
+    wire,
+)
 
 from pytest_resources import (
     Fault,
@@ -16,13 +34,6 @@ from pytest_resources import (
     RunContext,
     faults,
 )
-from pytest_resources._faults import PLACES, Place
-from pytest_resources._ledger import Ledger
-from pytest_resources._multiprocess import _wire
-from pytest_resources._problems import Problems
-from pytest_resources._recording import Event, Hook, Location, format_user_traceback
-from pytest_resources._release_check import Leftover
-from pytest_resources._rules import Rule, RunFacts, TeardownFailure, Violation, check_run
 
 
 class Client(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -51,14 +62,14 @@ def _event_with(exception: BaseException | None) -> Event:
 
 
 def test_an_event_travels_as_one_line_and_comes_back_the_same() -> None:
-    line = _wire.encode(_wire.event_record(_event_with(None), time_ns=99))
+    line = wire.encode(wire.event_record(_event_with(None), time_ns=99))
     assert line.endswith("\n")
     assert line.count("\n") == 1
-    record = _wire.decode(line)
-    assert isinstance(record, _wire.EventRecord)
+    record = wire.decode(line)
+    assert isinstance(record, wire.EventRecord)
     assert record.time_ns == 99
     assert (record.class_module, record.class_qualname) == (__name__, "Client")
-    assert _wire.to_event(record, Client) == _event_with(None)
+    assert wire.to_event(record, Client) == _event_with(None)
 
 
 def test_an_exception_comes_back_with_its_name_message_and_the_users_frames() -> None:
@@ -66,10 +77,10 @@ def test_an_exception_comes_back_with_its_name_message_and_the_users_frames() ->
         _raise_in_user_code()
     except KeyError as error:
         raised = error
-    record = _wire.decode(_wire.encode(_wire.event_record(_event_with(raised), time_ns=1)))
-    assert isinstance(record, _wire.EventRecord)
-    back = _wire.to_event(record, Client).exception
-    assert isinstance(back, _wire.RemoteException)
+    record = wire.decode(wire.encode(wire.event_record(_event_with(raised), time_ns=1)))
+    assert isinstance(record, wire.EventRecord)
+    back = wire.to_event(record, Client).exception
+    assert isinstance(back, wire.RemoteException)
     assert (type(back).__name__, type(back).__module__, str(back)) == (
         "KeyError",
         "builtins",
@@ -79,28 +90,26 @@ def test_an_exception_comes_back_with_its_name_message_and_the_users_frames() ->
     assert 'raise KeyError("token expired")' in shown
     assert shown.endswith("KeyError: 'token expired'\n")
     # One stand-in class per original type.
-    again = _wire.to_event(record, Client).exception
+    again = wire.to_event(record, Client).exception
     assert type(again) is type(back)
 
 
 def test_what_a_step_process_left_open_travels_too() -> None:
-    record = _wire.LeftOpenRecord(5, 31337, "file", "/tmp/report.csv", "client")
-    back = _wire.decode(_wire.encode(record))
+    record = wire.LeftOpenRecord(5, 31337, "file", "/tmp/report.csv", "client")
+    back = wire.decode(wire.encode(record))
     assert back == record
-    assert isinstance(back, _wire.LeftOpenRecord)
-    assert _wire.to_leftover(back) == Leftover(
-        "file", "/tmp/report.csv, in process 31337", "client"
-    )
+    assert isinstance(back, wire.LeftOpenRecord)
+    assert wire.to_leftover(back) == Leftover("file", "/tmp/report.csv, in process 31337", "client")
 
 
 def test_a_line_that_is_no_record_is_refused() -> None:
     with pytest.raises(ValueError, match="kind"):
-        _wire.decode('{"time_ns": 1, "kind": "gossip"}')
+        wire.decode('{"time_ns": 1, "kind": "gossip"}')
 
 
 def test_an_engine_events_exception_takes_the_same_form() -> None:
-    wire = _wire.reported_exception("OSError", "disk full", ['  File "x.py", line 1\n'])
-    error = _wire.remote_exception(wire)
+    reported = wire.reported_exception("OSError", "disk full", ['  File "x.py", line 1\n'])
+    error = wire.remote_exception(reported)
     assert (type(error).__name__, str(error)) == ("OSError", "disk full")
     assert format_user_traceback(error) == ['  File "x.py", line 1\n', "OSError: disk full\n"]
 
@@ -122,8 +131,6 @@ def test_a_hook_is_its_name() -> None:
 
 
 def test_rule_5_from_dagsters_engine_event_only_where_no_recorded_teardown_explains_it() -> None:
-    from pytest_resources._recording import Recording
-
     recording = Recording("run-1")
     recording.register({"client": Client()})
     recording.events.append(_event_with(RuntimeError("closing failed")))

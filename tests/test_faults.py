@@ -13,14 +13,7 @@ from hypothesis import given, settings, strategies as st
 from pydantic import PrivateAttr
 
 from pytest_resources import Fault, faults, resources
-
-
-class Inner(dg.ConfigurableResource):
-    def setup_for_execution(self, context):
-        pass
-
-    def teardown_after_execution(self, context):
-        pass
+from resources_for_tests import Inner, TryBeforeSetup
 
 
 class Client(dg.ConfigurableResource):
@@ -48,22 +41,6 @@ class NoTeardownWhenCreateFails(dg.ConfigurableResource):
         value = self.create_resource(context)
         try:
             yield value
-        finally:
-            self.teardown_after_execution(context)
-
-
-class TeardownAfterFailedSetup(dg.ConfigurableResource):
-    def setup_for_execution(self, context):
-        pass
-
-    def teardown_after_execution(self, context):
-        pass
-
-    @contextmanager
-    def yield_for_execution(self, context):
-        try:
-            self.setup_for_execution(context)
-            yield self
         finally:
             self.teardown_after_execution(context)
 
@@ -120,7 +97,7 @@ def test_create_fails(run_context):
 
 
 def test_setup_fails(run_context):
-    run_context.check(TeardownAfterFailedSetup(), fault=Fault("setup"))
+    run_context.check(TryBeforeSetup(), fault=Fault("setup"))
 
 
 def test_swallowed(run_context):
@@ -129,7 +106,7 @@ def test_swallowed(run_context):
 
 def test_without_fault_all_is_well(run_context):
     run_context.check(NoTeardownWhenCreateFails())
-    run_context.check(TeardownAfterFailedSetup())
+    run_context.check(TryBeforeSetup())
 """
     )
     result = pytester.runpytest()
@@ -226,6 +203,7 @@ def test_only_the_places_asked_for(fault):
     pytester.runpytest().assert_outcomes(passed=2)
 
 
+@pytest.mark.slow(seconds=6)
 def test_one_call_audit(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         RESOURCES

@@ -144,29 +144,6 @@ def test_in_a_real_run(run_context):
     result.assert_outcomes(passed=6)
 
 
-def test_class_bound_resources_in_step_processes(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_steps=CLASS_BOUND
-        + """
-@dg.asset
-def dialect(pg: Postgres):
-    assert type(pg) is Postgres
-    return [pg._dialect, pg._siblings]
-
-
-def test_multiprocess(run_context):
-    result = run_context.materialize(
-        [dialect], resources={"pg": Postgres()}, executor="multiprocess"
-    )
-    assert result.success
-    assert result.asset_value("dialect") == ["pg", ["Mysql", "Postgres"]]
-    run_context.lifecycle("pg").assert_once_per_process(processes=1)
-"""
-    )
-    result = pytester.runpytest_subprocess()
-    result.assert_outcomes(passed=1)
-
-
 def test_hooks_are_wrapped_only_while_a_run_is_open(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -494,6 +471,7 @@ def test_specs(run_context):
 # --- a test's records are released when it ends -----------------------------------------------
 
 
+@pytest.mark.slow(seconds=17)
 def test_live_values_are_released_after_each_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

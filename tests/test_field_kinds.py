@@ -10,11 +10,14 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import given, settings
 from hypothesis.errors import InvalidArgument
-
-import pytest_resources._strategies.field_kinds as field_kinds
-from pytest_resources._strategies.constraints import NO_CONSTRAINTS, Constraints
-from pytest_resources._strategies.plan import nested_instances
-from pytest_resources._strategies.routes import Route, Site
+from plugin_internals import (
+    NO_CONSTRAINTS,
+    Constraints,
+    Route,
+    Site,
+    field_kinds,
+    nested_instances,
+)
 
 
 class Owner(dg.Config):

@@ -282,11 +282,7 @@ def test_a_rule_broken_with_a_fixture_using_the_resource_still_fails(
         """
 import dagster as dg
 import pytest
-
-
-class FailingTeardown(dg.ConfigurableResource):
-    def teardown_after_execution(self, context):
-        raise OSError("disk gone")
+from resources_for_tests import FailingTeardown
 
 
 @pytest.fixture

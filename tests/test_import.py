@@ -22,6 +22,7 @@ def test_importing_the_package_and_plugin_stays_light() -> None:
     assert output.strip() == "[]"
 
 
+@pytest.mark.slow(seconds=5)
 def test_a_run_that_never_uses_dagster_never_imports_it(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """
@@ -84,6 +85,7 @@ def test_examples_import_only_public_names() -> None:
     assert private == []
 
 
+@pytest.mark.slow(seconds=5)
 def test_a_code_location_is_loaded_only_when_asked_for(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """

@@ -13,10 +13,7 @@ from typing import Any
 import dagster as dg
 import pytest
 from dagster._core.storage.branching.branching_io_manager import BranchingIOManager
-from pydantic import Field, PrivateAttr, computed_field, model_serializer
-
-from pytest_resources._errors import PrivateStateLeak
-from pytest_resources._leak_audit import (
+from plugin_internals import (
     Leak,
     assert_no_private_leaks,
     find_private_leaks,
@@ -24,6 +21,9 @@ from pytest_resources._leak_audit import (
     format_leak_report,
     redact,
 )
+from pydantic import Field, PrivateAttr, computed_field, model_serializer
+
+from pytest_resources import PrivateStateLeak
 
 API_TOKEN = "sk-" + "a1b2c3d4" * 5
 SESSION_ID = "sess-" + "9" * 30
@@ -446,7 +446,7 @@ LEAKY_TEST_MODULE = f"""
 import dagster as dg
 from pydantic import PrivateAttr
 
-from pytest_resources._leak_audit import assert_no_private_leaks
+from plugin_internals import assert_no_private_leaks
 
 
 class TokenCopyClient(dg.ConfigurableResource):

@@ -15,9 +15,7 @@ from typing import Any, ClassVar
 
 import dagster as dg
 import pytest
-from pydantic import Field, PrivateAttr
-
-from pytest_resources._leak_audit import (
+from plugin_internals import (
     Leak,
     ResolvedConfig,
     RunStateWatch,
@@ -25,6 +23,7 @@ from pytest_resources._leak_audit import (
     find_secret_exposures,
     find_yielded_leaks,
 )
+from pydantic import Field, PrivateAttr
 
 TOKEN = "tok-" + "5e7a" * 8
 FALLBACK_URL = "https://fallback.example.com/v2"

@@ -240,7 +240,7 @@ def test_two(resource):
 
 
 def test_default_keys() -> None:
-    from pytest_resources._keys import default_key
+    from plugin_internals import default_key
 
     names = ["MyClientResource", "S3Resource", "FilesystemIOManager", "DbtCliResource", "Resource"]
     classes = [type(name, (), {}) for name in names]

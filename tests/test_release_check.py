@@ -24,25 +24,25 @@ from typing import Any
 
 import dagster as dg
 import pytest
-from pydantic import PrivateAttr
-
-import pytest_resources._release_check.procfs as procfs
-import pytest_resources._release_check.snapshot as snapshot
-from pytest_resources import ResourceUsageError
-from pytest_resources._release_check import (
+from plugin_internals import (
     AllowList,
     Attributor,
     Leftover,
     ProcessState,
     collect_resource_warnings,
+    forget_release_check_availability,
     format_leftovers,
     leftovers,
+    portable_snapshot,
+    pretend_no_proc_filesystem,
     release_check_available,
     take_snapshot,
     unavailable_reason,
     wait_for_release,
 )
-from pytest_resources._release_check.snapshot import portable_snapshot
+from pydantic import PrivateAttr
+
+from pytest_resources import ResourceUsageError
 
 pytestmark = pytest.mark.skipif(
     not release_check_available(), reason=f"release check unavailable: {unavailable_reason()}"
@@ -432,8 +432,7 @@ def test_allow_list_patterns(instance: dg.DagsterInstance, tmp_path: Path) -> No
 
 
 def test_unavailable_platform_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(procfs, "FD_DIR", "/nonexistent/fd")
-    monkeypatch.setattr(snapshot, "_availability", {})
+    pretend_no_proc_filesystem(monkeypatch, "/nonexistent/fd")
     assert not release_check_available()
     assert "/nonexistent/fd is missing" in (unavailable_reason() or "")
     state = take_snapshot()
@@ -447,7 +446,7 @@ def test_elsewhere_psutil_lists_what_proc_would(monkeypatch: pytest.MonkeyPatch)
 
     assert psutil.Process().pid
     monkeypatch.setattr(sys, "platform", "darwin")
-    monkeypatch.setattr(snapshot, "_availability", {})
+    forget_release_check_availability(monkeypatch)
     assert unavailable_reason() is None
     assert take_snapshot().complete
     monkeypatch.setitem(sys.modules, "psutil", None)  # not installed

@@ -103,6 +103,7 @@ def cleanup():
 """
 
 
+@pytest.mark.slow(seconds=6)
 def test_leftovers_fail_the_test_attributed_to_their_resource(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         RESOURCES
@@ -274,12 +275,9 @@ def test_forgetful_in_teardown(run_context, tmp_path):
 def test_without_proc_threads_are_still_compared_and_a_warning_says_so(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pytest_resources._release_watch
+    from plugin_internals import pretend_release_check_unavailable
 
-    monkeypatch.setattr(pytest_resources._release_watch, "release_check_available", lambda: False)
-    monkeypatch.setattr(
-        pytest_resources._release_watch, "unavailable_reason", lambda: "no /proc here"
-    )
+    pretend_release_check_unavailable(monkeypatch, "no /proc here")
     pytester.makepyfile(
         RESOURCES
         + """

@@ -7,14 +7,19 @@ subprocess that holds every multiprocess case (each run costs a second or more).
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from plugin_internals import DirectRuns, RunFacts, check_run, format_violations
+from resources_for_tests import Client
+from test_fidelity import CLASS_BOUND
 
 RESOURCES = """
 import os
-from contextlib import contextmanager
 
 import dagster as dg
 import pytest
+from resources_for_tests import ForgetsTeardown
 
 
 class Inner(dg.ConfigurableResource):
@@ -30,16 +35,6 @@ class Client(dg.ConfigurableResource):
 
     def setup_for_execution(self, context):
         pass
-
-    def teardown_after_execution(self, context):
-        pass
-
-
-class ForgetsTeardown(dg.ConfigurableResource):
-    @contextmanager
-    def yield_for_execution(self, context):
-        self.setup_for_execution(context)
-        yield self
 
     def teardown_after_execution(self, context):
         pass
@@ -175,7 +170,7 @@ def test_recorded_without_check(run_context):
     result.stdout.fnmatch_lines(
         [
             "*LifecycleError: 1 lifecycle rule broken:",
-            "*resource 'forgets' (test_*.ForgetsTeardown) broke rule 2:*",
+            "*resource 'forgets' (resources_for_tests.ForgetsTeardown) broke rule 2:*",
             "*teardown_after_execution was called 0 times in this run; expected once*",
         ]
     )
@@ -271,41 +266,31 @@ def test_bad_arguments(run_context):
     )
 
 
-def test_orchestrator_rule(pytester: pytest.Pytester) -> None:
-    """Rule 7 from a recording where the test process itself set a resource up."""
-    pytester.makepyfile(
-        RESOURCES
-        + """
-from pytest_resources._recording import Event, Recording
-from pytest_resources._rules import RunFacts, check_run, format_violations
-
-
-def test_rule_7():
-    recording = Recording("run-1")
-    recording.register({"client": client()})
-    recording.events.append(
-        Event(1, "client", Client, "setup_for_execution", "run-1", 4242, "returned", None, None)
-    )
-    found = check_run(recording, RunFacts(orchestrator_pid=4242), [])
+def test_orchestrator_rule(direct_runs: DirectRuns) -> None:
+    """Rule 7 on a recording where the test process itself set a resource up."""
+    with direct_runs.open(Client()):
+        pass
+    [recording] = direct_runs.recordings
+    found = check_run(recording, RunFacts(orchestrator_pid=os.getpid()), [])
     assert [v.rule for v in found] == [7]
-    print(format_violations(found))
-"""
-    )
-    result = pytester.runpytest("-s")
-    result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(
+    pytest.LineMatcher(format_violations(found).splitlines()).fnmatch_lines(
         [
-            "resource 'client' (test_*.Client) broke rule 7: the orchestrating process of a "
-            "multiprocess run sets up none of its resources",
-            "  the orchestrating process (pid 4242) ran setup_for_execution in a multiprocess "
-            "run; only the step processes initialize a run's resources.",
+            "resource 'client' (resources_for_tests.Client) broke rule 7: the orchestrating "
+            "process of a multiprocess run sets up none of its resources",
+            f"  the orchestrating process (pid {os.getpid()}) ran setup_for_execution, "
+            "create_resource, yield_for_execution enter, teardown_after_execution, "
+            "yield_for_execution exit in a multiprocess run; only the step "
+            "processes initialize a run's resources.",
         ]
     )
+    # Events of another process (a step process) are not the orchestrator's.
+    assert check_run(recording, RunFacts(orchestrator_pid=os.getpid() + 1), []) == []
 
 
 # --- multiprocess runs ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow(seconds=30)
 def test_multiprocess_runs(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_steps=RESOURCES
@@ -389,14 +374,35 @@ def test_spawn(run_context):
     run_context.lifecycle("client").assert_once_per_process(processes=1)
 """
     )
-    result = pytester.runpytest_subprocess()
-    result.assert_outcomes(passed=3, failed=4)
+    # In the same run, so that it starts its step processes' machinery once: resources that
+    # depend on their own class object (test_fidelity.py) behave in a step process as in Dagster.
+    pytester.makepyfile(
+        test_class_bound_steps=CLASS_BOUND
+        + """
+@dg.asset
+def dialect(pg: Postgres):
+    assert type(pg) is Postgres
+    return [pg._dialect, pg._siblings]
+
+
+def test_multiprocess(run_context):
+    result = run_context.materialize(
+        [dialect], resources={"pg": Postgres()}, executor="multiprocess"
+    )
+    assert result.success
+    assert result.asset_value("dialect") == ["pg", ["Mysql", "Postgres"]]
+    run_context.lifecycle("pg").assert_once_per_process(processes=1)
+"""
+    )
+    result = pytester.runpytest_subprocess("-rp")
+    result.assert_outcomes(passed=4, failed=4)
+    result.stdout.fnmatch_lines(["PASSED test_class_bound_steps.py::test_multiprocess"])
     result.stdout.fnmatch_lines(
         [
-            "*resource 'forgets' (test_steps.ForgetsTeardown) broke rule 2:*",
+            "*resource 'forgets' (resources_for_tests.ForgetsTeardown) broke rule 2:*",
             "*teardown_after_execution was called 0 times in this run; expected once*",
             "*recorded events in run *, in order:",
-            "*forgets*setup_for_execution*returned  pid *  at test_steps.py:*",
+            "*forgets*setup_for_execution*returned  pid *  at */resources_for_tests.py:*",
         ]
     )
     result.stdout.fnmatch_lines(

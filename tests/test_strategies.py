@@ -19,6 +19,12 @@ import pytest
 from dagster._config import process_config
 from hypothesis import Phase, find, given, settings
 from hypothesis.errors import InvalidArgument
+from plugin_internals import (
+    ConfigWithEnv,
+    dagster_errors_by_public_api,
+    env_applied,
+    register_resource_strategies,
+)
 from pydantic import (
     Field,
     StringConstraints,
@@ -29,15 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from pytest_resources._strategies import (
-    ConfigWithEnv,
-    env_applied,
-    register_resource_strategies,
-    resource_configs,
-    resource_configs_with_env,
-    resources,
-)
-from pytest_resources._strategies.acceptance import dagster_errors_by_public_api
+from pytest_resources import resource_configs, resource_configs_with_env, resources
 
 # ---------------------------------------------------------------------------------------------
 # One class per row of the field table in docs/strategies.md
@@ -248,6 +246,7 @@ def test_scalars_are_real_ints_and_finite_floats(config: dict[str, Any]) -> None
     assert math.isfinite(config.get("f", 0.0))
 
 
+@pytest.mark.slow(seconds=3)
 def test_constraints_are_read_from_metadata_so_minimal_values_sit_on_the_bounds() -> None:
     assert minimal(resource_configs(Constrained)) == {"i": 1, "ci": 3, "cs": "aa"}
     bounded = minimal(resource_configs(Constrained, gt=..., f=..., pat=..., ml=..., grouped=...))
@@ -829,7 +828,7 @@ def test_the_public_api_check_agrees_with_process_config() -> None:
 USER_TEST_FILE = """
 import dagster as dg
 from hypothesis import given, settings
-from pytest_resources._strategies import resource_configs
+from pytest_resources import resource_configs
 
 
 class Db(dg.ConfigurableResource):

@@ -193,9 +193,7 @@ def test_rule_broken_in_a_fixture_is_reported_once(pytester: pytest.Pytester) ->
     pytester.makepyfile(
         RESOURCES
         + """
-class FailingTeardown(dg.ConfigurableResource):
-    def teardown_after_execution(self, context):
-        raise OSError("disk gone")
+from resources_for_tests import FailingTeardown
 
 
 @pytest.fixture

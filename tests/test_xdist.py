@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_definitions import BROKEN, code_location
+from test_summary import SUITE as SUMMARY_SUITE
 
 pytest.importorskip("xdist")
 
@@ -16,9 +18,9 @@ import dagster as dg
 import pytest
 from hypothesis import given, settings
 from pydantic import PrivateAttr
-from contextlib import contextmanager
 
 from pytest_resources import resource_configs
+from resources_for_tests import ForgetsTeardown
 
 
 class Client(dg.ConfigurableResource):
@@ -30,16 +32,6 @@ class Client(dg.ConfigurableResource):
 
     def teardown_after_execution(self, context):
         self._token = ""
-
-
-class ForgetsTeardown(dg.ConfigurableResource):
-    @contextmanager
-    def yield_for_execution(self, context):
-        self.setup_for_execution(context)
-        yield self
-
-    def teardown_after_execution(self, context):
-        pass
 
 
 class LeakyHeaders(dg.ConfigurableResource):
@@ -103,20 +95,64 @@ def test_leak(run_context):
 """
 
 
+@pytest.mark.slow(seconds=40)
 def test_plugin_under_xdist(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One xdist run (a controller and two workers, each importing Dagster) for every case that
+    # must cross from a worker to the controller: this file's suite, the end-of-run summary's
+    # (test_summary.py) and a code location's items (test_definitions.py).
     # Every worker's temporary files go here, so that leftovers would show.
     scratch = pytester.mkdir("scratch")
     monkeypatch.setenv("TMPDIR", str(scratch))
-    pytester.makepyfile(test_suite=SUITE)
-    result = pytester.runpytest_subprocess("-n", "2")
-    result.assert_outcomes(passed=5, failed=2)
+    pytester.makepyfile(
+        test_suite=SUITE,
+        test_summary=SUMMARY_SUITE
+        + """
+
+def test_unexpected(run_context):
+    with run_context.open(FailingTeardown()):
+        pass
+""",
+    )
+    code_location(pytester, BROKEN)
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-rA", "--dagster-definitions", "my_project.definitions"
+    )
+    result.assert_outcomes(passed=10, failed=5, xfailed=1)
+    # Each case's own outcome, as the controller reports it.
+    result.stdout.fnmatch_lines(
+        [
+            "*= PASSES =*",
+            "*= short test summary info =*",
+        ]
+    )
+    passed = {
+        "test_suite.py::test_marked",
+        "test_suite.py::test_opened",
+        "test_suite.py::test_generated",
+        "test_suite.py::test_in_process_run",
+        "test_suite.py::test_multiprocess_run",
+        *(f"test_summary.py::test_opened[[]{n}[]]" for n in range(4)),
+        "my_project/definitions.py::resource[[]api[]]",
+    }
+    failed = {
+        "test_suite.py::test_broken_marked",
+        "test_suite.py::test_leak",
+        "test_summary.py::test_unexpected",
+        "my_project/definitions.py::resource[[]down[]]",
+        "my_project/definitions.py::resource[[]closes_badly[]]",
+    }
+    for nodeid in sorted(passed):
+        result.stdout.fnmatch_lines([f"PASSED {nodeid}"])
+    for nodeid in sorted(failed):
+        result.stdout.fnmatch_lines([f"FAILED {nodeid}*"])
+    result.stdout.fnmatch_lines(["XFAIL test_summary.py::test_expected_to_break*"])
     # The reports are plain text: they reach the controller whole.
     result.stdout.fnmatch_lines(
         [
             "*_ test_broken_marked _*",
             "*LifecycleError: 1 lifecycle rule broken:",
             "",
-            "resource 'forgets_teardown' (test_suite.ForgetsTeardown) broke rule 2: *",
+            "resource 'forgets_teardown' (resources_for_tests.ForgetsTeardown) broke rule 2: *",
             "  teardown_after_execution was called 0 times in this run; expected once*",
         ]
     )
@@ -127,6 +163,26 @@ def test_plugin_under_xdist(pytester: pytest.Pytester, monkeypatch: pytest.Monke
         ]
     )
     assert "sk-live-0123456789abcdef" not in result.stdout.str()
+    # A code location's items report as on one process.
+    result.stdout.fnmatch_lines(
+        [
+            "LifecycleError: 1 lifecycle rule broken:",
+            "*- pytest-resources: code location -*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["api*Api*passed*"])
+    result.stdout.fnmatch_lines(["closes_badly*ClosesBadly*failed*"])
+    result.stdout.fnmatch_lines(["down*Api*failed*"])
+    # The controller sums what the workers checked: every inner test and run, the two workers
+    # and the multiprocess run's two step processes.
+    result.stdout.fnmatch_lines(
+        [
+            "*- pytest-resources -*",
+            "16 tests opened 20 resources in 20 runs (4 processes), 81 lifecycle calls recorded "
+            "and checked; 4 runs broke a rule; 1 run broke a rule in tests expected to fail "
+            "(xfail)",
+        ]
+    )
     # One multiprocess instance per worker that asked for one, removed at the session's end.
     leftovers = [p.name for p in Path(scratch).iterdir() if p.name.startswith("pytest-resources")]
     assert leftovers == []

@@ -1,0 +1,200 @@
+"""The suite's one door to the plugin's private names, and real runs opened without pytester.
+
+Tests of pure logic (the rules over a recording, the wire codec, the leak audit, the release
+check, the strategies) call it directly; every private name they need is imported here, so a
+module that moves inside the package is fixed in this one file. Inner pytester runs import from
+here too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import pytest_resources._audit as _audit
+import pytest_resources._release_check.procfs as _procfs
+import pytest_resources._release_check.snapshot as _snapshot
+import pytest_resources._release_watch as _release_watch
+import pytest_resources._strategies.field_kinds as field_kinds
+from pytest_resources import RunContext
+from pytest_resources._context import TestRuns
+from pytest_resources._definitions.loading import DefinitionsError, module_path, parse_target
+from pytest_resources._detectors import (
+    edit_distance,
+    find_defects,
+    misspelled_hooks,
+    unusable_live_value,
+    unusable_live_values,
+)
+from pytest_resources._faults import PLACES, Place
+from pytest_resources._initialization import OpenResources
+from pytest_resources._keys import default_key
+from pytest_resources._leak_audit import (
+    Leak,
+    ResolvedConfig,
+    RunStateWatch,
+    assert_no_private_leaks,
+    find_private_leaks,
+    find_secret_exposures,
+    find_yielded_leaks,
+    format_leak_report,
+    redact,
+)
+from pytest_resources._ledger import Ledger
+from pytest_resources._lifecycle import Lifecycle, lifecycle_of
+from pytest_resources._multiprocess import _wire as wire
+from pytest_resources._problems import Problems
+from pytest_resources._recording import Event, Hook, Location, Recording, format_user_traceback
+from pytest_resources._release_check import (
+    AllowList,
+    Attributor,
+    Leftover,
+    ProcessState,
+    attribute_warnings,
+    collect_resource_warnings,
+    format_leftovers,
+    leftovers,
+    release_check_available,
+    setup_lines,
+    take_snapshot,
+    unavailable_reason,
+    wait_for_release,
+)
+from pytest_resources._release_check.snapshot import portable_snapshot
+from pytest_resources._rules import (
+    Rule,
+    RunFacts,
+    TeardownFailure,
+    Violation,
+    check_run,
+    format_violations,
+)
+from pytest_resources._strategies import (
+    ConfigWithEnv,
+    env_applied,
+    register_resource_strategies,
+)
+from pytest_resources._strategies.acceptance import dagster_errors_by_public_api
+from pytest_resources._strategies.constraints import NO_CONSTRAINTS, Constraints
+from pytest_resources._strategies.plan import nested_instances
+from pytest_resources._strategies.routes import Route, Site
+
+__all__ = [
+    "NO_CONSTRAINTS",
+    "PLACES",
+    "AllowList",
+    "Attributor",
+    "ConfigWithEnv",
+    "Constraints",
+    "DefinitionsError",
+    "DirectRuns",
+    "Event",
+    "Hook",
+    "Leak",
+    "Ledger",
+    "Leftover",
+    "Location",
+    "Place",
+    "Problems",
+    "ProcessState",
+    "Recording",
+    "ResolvedConfig",
+    "Route",
+    "Rule",
+    "RunContext",
+    "RunFacts",
+    "RunStateWatch",
+    "Site",
+    "TeardownFailure",
+    "Violation",
+    "assert_no_private_leaks",
+    "attribute_warnings",
+    "check_run",
+    "collect_resource_warnings",
+    "dagster_errors_by_public_api",
+    "default_key",
+    "edit_distance",
+    "env_applied",
+    "field_kinds",
+    "find_defects",
+    "find_private_leaks",
+    "find_secret_exposures",
+    "find_yielded_leaks",
+    "forget_release_check_availability",
+    "format_leak_report",
+    "format_leftovers",
+    "format_user_traceback",
+    "format_violations",
+    "leftovers",
+    "misspelled_hooks",
+    "module_path",
+    "nested_instances",
+    "parse_target",
+    "portable_snapshot",
+    "pretend_no_proc_filesystem",
+    "pretend_release_check_unavailable",
+    "redact",
+    "register_resource_strategies",
+    "release_check_available",
+    "setup_lines",
+    "spend_no_time_shrinking",
+    "take_snapshot",
+    "unavailable_reason",
+    "unusable_live_value",
+    "unusable_live_values",
+    "wait_for_release",
+    "wire",
+]
+
+
+def spend_no_time_shrinking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit's shrinking after its first failure gets no time at all."""
+    monkeypatch.setattr(_audit, "_SHRINK_SECONDS", 0.0)
+
+
+def pretend_release_check_unavailable(monkeypatch: pytest.MonkeyPatch, reason: str) -> None:
+    """The engine sees a platform where the release check is incomplete, for ``reason``."""
+    monkeypatch.setattr(_release_watch, "release_check_available", lambda: False)
+    monkeypatch.setattr(_release_watch, "unavailable_reason", lambda: reason)
+
+
+def forget_release_check_availability(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The release check decides again whether it can read this platform."""
+    monkeypatch.setattr(_snapshot, "_availability", {})
+
+
+def pretend_no_proc_filesystem(monkeypatch: pytest.MonkeyPatch, fd_directory: str) -> None:
+    """The release check looks for open files in ``fd_directory``, and has not looked yet."""
+    monkeypatch.setattr(_procfs, "FD_DIR", fd_directory)
+    forget_release_check_availability(monkeypatch)
+
+
+class DirectRuns:
+    """Real Dagster runs of one test, opened through the plugin's engine in this process.
+
+    The plugin's own ``run_context`` fixture would fail the outer test for every broken rule,
+    even one the test caught; these runs raise the same errors (``LifecycleError``,
+    ``PrivateStateLeak``) from the same code, for a test that breaks a rule on purpose to catch
+    and read.
+    """
+
+    def __init__(self, test_runs: TestRuns) -> None:
+        self._test_runs = test_runs
+
+    def open(self, resources: Any, /, **options: Any) -> OpenResources:
+        """As ``run_context.open``, in a fresh run."""
+        return self._test_runs.new_run().open(resources, **options)
+
+    def lifecycle(self, key_or_class: str | type[Any]) -> Lifecycle:
+        """What was recorded for a key or class in all of this test's runs."""
+        return lifecycle_of(self._test_runs.recordings, key_or_class)
+
+    @property
+    def recordings(self) -> list[Recording]:
+        """One recording per initialization this test opened, oldest first."""
+        return list(self._test_runs.recordings)
+
+    def problems(self) -> list[Problems]:
+        """What this test's runs broke, one entry per initialization that broke something."""
+        return [entry.problems for entry in self._test_runs.ledger.entries]
