@@ -5,10 +5,11 @@ one (a report service holding a token client) of ``bench/run.py`` ``--opens`` ti
 ``run_context.open(resource)``, the leak audit on as by default, after a warm-up, and prints the
 top entries by cumulative and by own time, plus how often Dagster inferred a config schema
 (``infer_schema_from_config_class``) per resource initialized. With ``--raw`` it profiles
-``dagster.build_resources`` on the shared instance instead, for comparison.
+``dagster.build_resources`` on the shared instance instead, for comparison; with ``--no-audit``
+the open without the leak audit (recording and the lifecycle rules alone).
 
     .venv/bin/python -m bench.profile [--opens 300] [--scenario token|nested|all] [--raw]
-                                      [--top 25] [--output PATH.prof]
+                                      [--no-audit] [--top 25] [--output PATH.prof]
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from pytest_resources._run import RunContext
 CALLS_PER_TEST = 100
 
 
-def opens(context: RunContext, resource: Any, use: Any, count: int, *, raw: bool) -> None:
+def opens(
+    context: RunContext, resource: Any, use: Any, count: int, *, raw: bool, audit: bool = True
+) -> None:
     for number in range(count):
         if number % CALLS_PER_TEST == 0:
             context.end_test()
@@ -38,7 +41,7 @@ def opens(context: RunContext, resource: Any, use: Any, count: int, *, raw: bool
             with dagster.build_resources({"r": resource}, instance=context.instance) as built:
                 use(built.r)
         else:
-            with context.open(resource) as live:
+            with context.open(resource, leak_audit=audit) as live:
                 use(live)
 
 
@@ -57,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--opens", type=int, default=300)
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
     parser.add_argument("--raw", action="store_true", help="profile build_resources instead")
+    parser.add_argument(
+        "--no-audit", action="store_true", help="open with leak_audit=False (recording, rules)"
+    )
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--output", help="also write the raw profile (pstats format) here")
     args = parser.parse_args(argv)
@@ -67,17 +73,22 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         make, use = SCENARIOS[name]
         resource = make()
-        opens(context, resource, use, 20, raw=args.raw)  # warm-up: Dagster's lazy imports
+        audit = not args.no_audit
+        opens(context, resource, use, 20, raw=args.raw, audit=audit)  # warm-up: lazy imports
         profiler = cProfile.Profile()
         profiler.enable()
-        opens(context, resource, use, args.opens, raw=args.raw)
+        opens(context, resource, use, args.opens, raw=args.raw, audit=audit)
         profiler.disable()
         if args.output:
             suffix = f".{name}" if len(names) > 1 else ""
             profiler.dump_stats(f"{args.output}{suffix}")
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
-        what = "build_resources (shared instance)" if args.raw else "run_context.open (audited)"
+        what = (
+            "build_resources (shared instance)"
+            if args.raw
+            else f"run_context.open ({'audited' if audit else 'leak_audit=False'})"
+        )
         resources_per_open = 2 if name == "nested" else 1
         print(f"=== {name}: {args.opens} x {what}")
         print(
