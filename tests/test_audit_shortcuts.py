@@ -354,7 +354,7 @@ def test_reopens(run_context):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "open 1 passed",
+            "*open 1 passed",
             "open 2 resource 'api' (Api), live copy, seen after setup and after teardown:",
             "open 3 resource 'api' (Api), live copy, seen after teardown:",
             "*2 runs broke a rule",
