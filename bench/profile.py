@@ -24,7 +24,7 @@ from typing import Any
 import dagster
 
 from bench.run import SCENARIOS
-from pytest_resources._run import RunContext
+from pytest_resources._context import RunContext
 
 # Records accumulate per test; start a new one this often, as bench.run does.
 CALLS_PER_TEST = 100

@@ -42,6 +42,7 @@ from typing import Any
 import dagster
 from pydantic import PrivateAttr
 
+from bench.targets import DEFAULT_OPEN, NESTED, Verdict
 from pytest_resources._context import RunContext
 from pytest_resources._recording import Hook
 
@@ -49,7 +50,7 @@ VARIANTS = ("open", "audited", "released", "shared", "defaults")
 # open / shared at most this: what recording and the rule checks may add on top of Dagster.
 TARGET_OPEN_OVER_SHARED = 1.5
 # defaults / open at least this: what the shared instance saves a test over Dagster's defaults.
-TARGET_DEFAULTS_OVER_OPEN = 20.0
+TARGET_DEFAULTS_OVER_OPEN = NESTED.bound
 # Records accumulate per test; start a new one this often to keep memory flat.
 CALLS_PER_TEST = 100
 
@@ -250,6 +251,10 @@ def run_scenario(bench: Bench, name: str, args: argparse.Namespace) -> dict[str,
         "defaults_over_open_pass": defaults_over_open >= TARGET_DEFAULTS_OVER_OPEN,
         "open_overhead_ms": med["open"] - med["shared"],
         "audited_over_shared": med["audited"] / med["shared"],
+        "audited_over_shared_by_round": [
+            round_medians["audited"][i] / round_medians["shared"][i] for i in rounds
+        ],
+        "defaults_over_audited": med["defaults"] / med["audited"],
         "leak_audit_ms": med["audited"] - med["open"],
         "release_check_ms": med["released"] - med["open"],
     }
@@ -315,13 +320,42 @@ def print_report(env: dict[str, Any], params: dict[str, Any], results: dict[str,
         )
         print(f"    by round: {' '.join(f'{x:.1f}' for x in r['defaults_over_open_by_round'])}")
         print(
-            f"  audited / shared  = {r['audited_over_shared']:6.2f}x  (report only)"
+            f"  audited / shared  = {r['audited_over_shared']:6.2f}x  (target 1 for token)"
             f"   the leak audit adds {r['leak_audit_ms']:+.3f} ms/call"
         )
+        print(f"    by round: {' '.join(f'{x:.2f}' for x in r['audited_over_shared_by_round'])}")
+        print(f"  defaults / audited = {r['defaults_over_audited']:5.2f}x  (report only)")
         print(f"  release check     (report only)   adds {r['release_check_ms']:+.3f} ms/call")
+    verdicts = target_verdicts(results)
+    if verdicts:
+        print()
+        for found in verdicts:
+            print(found.line())
+
+
+def target_verdicts(results: dict[str, Any]) -> list[Verdict]:
+    """Target 1 on the token resource, target 4 on the nested one (when measured)."""
+    verdicts = []
+    if "token" in results:
+        r = results["token"]["ratios"]
+        verdicts.append(
+            DEFAULT_OPEN.judge(r["audited_over_shared"], tuple(r["audited_over_shared_by_round"]))
+        )
+    if "nested" in results:
+        r = results["nested"]["ratios"]
+        verdicts.append(
+            NESTED.judge(r["defaults_over_open"], tuple(r["defaults_over_open_by_round"]))
+        )
+    return verdicts
 
 
 def main(argv: list[str] | None = None) -> int:
+    run(argv)
+    return 0
+
+
+def run(argv: list[str] | None = None) -> list[Verdict]:
+    """Measure, print the report, and return the verdicts on targets 1 and 4."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", metavar="PATH", help="also write the numbers to PATH as JSON")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (5)")
@@ -373,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(payload, fh, indent=2)
             fh.write("\n")
         print(f"wrote {args.json}")
-    return 0
+    return target_verdicts(results)
 
 
 if __name__ == "__main__":
