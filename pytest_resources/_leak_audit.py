@@ -247,7 +247,12 @@ class RunStateWatch:
 
     def after_teardown(self, key: str | None) -> list[Leak]:
         """Run state still reachable after teardown, one leak per place."""
-        needles = _NeedleIndex(self._run_state)
+        # A container teardown emptied in place (a pool's list of connections, cleared) is
+        # found only as itself: equal to every other empty one, it says nothing by equality.
+        needles = _NeedleIndex(
+            (needle for needle in self._run_state if _is_significant(needle.value)),
+            identity_only=[n for n in self._run_state if not _is_significant(n.value)],
+        )
         places: list[tuple[str, object]] = [("user's instance", self._user_instance)]
         places.extend(_shared_defaults(type(self._user_instance)).items())
         leaks: list[Leak] = []
@@ -869,7 +874,9 @@ def _safe_repr(value: object) -> str:
 class _NeedleIndex:
     """Finds which needles a node of a serialized form matches."""
 
-    def __init__(self, needles: Iterable[_Needle]) -> None:
+    def __init__(
+        self, needles: Iterable[_Needle], identity_only: Iterable[_Needle] = ()
+    ) -> None:
         self.needles = list(needles)
         self._by_value: dict[object, list[_Needle]] = {}
         self._by_identity: dict[int, list[_Needle]] = {}
@@ -880,6 +887,9 @@ class _NeedleIndex:
             else:
                 self._by_identity.setdefault(id(needle.value), []).append(needle)
                 self._by_equality.append(needle)
+        for needle in identity_only:
+            self.needles.append(needle)
+            self._by_identity.setdefault(id(needle.value), []).append(needle)
 
     def __bool__(self) -> bool:
         return bool(self.needles)

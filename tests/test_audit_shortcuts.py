@@ -265,7 +265,8 @@ class Outer(dg.ConfigurableResource):
 
 
 @pytest.fixture
-def run_context() -> Iterator[RunContext]:
+def own_context() -> Iterator[RunContext]:
+    """A session of its own (the plugin's run_context would fail the test for what it catches)."""
     context = RunContext()
     context.begin_test("test_audit_shortcuts")
     yield context
@@ -273,40 +274,40 @@ def run_context() -> Iterator[RunContext]:
     context.close()
 
 
-def test_each_copy_gets_its_own_config_in_one_test(run_context: RunContext) -> None:
+def test_each_copy_gets_its_own_config_in_one_test(own_context: RunContext) -> None:
     """Values equal in Python (0.0 and -0.0, [] and ()) are different config to Dagster."""
     for ratio, tags in [(0.0, ["a"]), (-0.0, ["a"]), (0.0, ["b"]), (-0.0, [])]:
-        with run_context.open(Tuned(ratio=ratio, tags=tags)) as live:
+        with own_context.open(Tuned(ratio=ratio, tags=tags)) as live:
             assert math.copysign(1, live.ratio) == math.copysign(1, ratio)
             assert live.tags == tags
 
 
-def test_launch_config_and_nested_resources_in_one_test(run_context: RunContext) -> None:
+def test_launch_config_and_nested_resources_in_one_test(own_context: RunContext) -> None:
     for name in ("first", "second"):
-        with run_context.open(
+        with own_context.open(
             {"tuned": Tuned.configure_at_launch()},
             resource_config={"tuned": {"ratio": 2.5, "tags": [name]}},
         ) as live:
             assert live["tuned"].tags == [name]
-        with run_context.open(Outer(inner=Tuned(tags=[name]), name=name)) as outer:
+        with own_context.open(Outer(inner=Tuned(tags=[name]), name=name)) as outer:
             assert (outer.name, outer.inner.tags) == (name, [name])
 
 
-def test_what_was_cached_goes_with_the_test(run_context: RunContext) -> None:
+def test_what_was_cached_goes_with_the_test(own_context: RunContext) -> None:
     from pytest_resources import _leak_audit, _recording
 
-    with run_context.open(HoldsClient()):
+    with own_context.open(HoldsClient()):
         pass
     assert _recording._inferred_schemas
     assert _leak_audit._cached_forms
 
-    run_context.end_test()
+    own_context.end_test()
 
     assert not _recording._inferred_schemas
     assert not _recording._curried_schemas
     assert not _leak_audit._cached_forms
     assert not _leak_audit._cached_hits
-    run_context.begin_test("test_audit_shortcuts")
+    own_context.begin_test("test_audit_shortcuts")
 
 
 # --- whole runs --------------------------------------------------------------------------------
@@ -361,3 +362,36 @@ def test_reopens(run_context):
         ]
     )
     assert TOKEN not in result.stdout.str()
+
+
+# --- run state emptied in teardown ---------------------------------------------------------------
+
+class Pool(dg.ConfigurableResource):
+    size: int = 2
+    _connections: list[object] = PrivateAttr(default_factory=list)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._connections = [object() for _ in range(self.size)]
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self._connections.clear()
+
+
+class PoolKeptOnClass(Pool):
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        type(self).last_pool = self._connections  # type: ignore[attr-defined]
+
+
+def test_a_list_emptied_in_teardown_is_not_the_empty_default(own_context: RunContext) -> None:
+    """Equal to the user's instance's own empty list, but not the same list: no run state."""
+    with own_context.run() as run, run.open(Pool()) as pool:
+        assert len(pool._connections) == 2
+
+
+def test_the_same_list_kept_on_the_class_is_still_found(own_context: RunContext) -> None:
+    """Emptied, but the run's own list: found as itself."""
+    with pytest.raises(AssertionError, match="outlived the run") as raised:
+        with own_context.run() as run, run.open(PoolKeptOnClass()):
+            pass
+    assert "vars(PoolKeptOnClass)['last_pool']" in str(raised.value)
