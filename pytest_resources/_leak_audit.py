@@ -874,9 +874,7 @@ def _safe_repr(value: object) -> str:
 class _NeedleIndex:
     """Finds which needles a node of a serialized form matches."""
 
-    def __init__(
-        self, needles: Iterable[_Needle], identity_only: Iterable[_Needle] = ()
-    ) -> None:
+    def __init__(self, needles: Iterable[_Needle], identity_only: Iterable[_Needle] = ()) -> None:
         self.needles = list(needles)
         self._by_value: dict[object, list[_Needle]] = {}
         self._by_identity: dict[int, list[_Needle]] = {}
@@ -1528,9 +1526,9 @@ _MAX_CACHED_AUDITS = 512
 _NOT_APPLICABLE = object()
 _cached_forms: dict[tuple[object, str, str], object] = {}
 _cached_hits: dict[object, tuple[tuple[int, int | str, str, bool], ...]] = {}
-# Per class: whether its serialized forms depend on its instances' data alone. Classes are held
+# Per class: its core schema, and whether that schema has serialization code. Classes are held
 # weakly here and in the keys, so that a test's classes can go with it even before it ends.
-_plain_classes: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+_plain_classes: weakref.WeakKeyDictionary[type, tuple[object, bool]] = weakref.WeakKeyDictionary()
 
 # What the user's class could override to take part in serializing it.
 _SERIALIZING_ATTRIBUTES = frozenset(
@@ -1585,14 +1583,16 @@ def _serialized(model: BaseModel, key: str, form: _Form, data: object | None) ->
 def _serializes_plainly(cls: type) -> bool:
     """Whether every form of ``cls``'s instances is built by pydantic's and Dagster's own code
     from their data: no method of the user's classes and no serializer, computed field or
-    custom type in the core schema takes part."""
-    plain = _plain_classes.get(cls)
-    if plain is None:
-        plain = not any(
-            _SERIALIZING_ATTRIBUTES.intersection(vars(klass)) for klass in _user_classes(cls)
-        ) and not _has_serialization_code(getattr(cls, "__pydantic_core_schema__", None), 0)
-        _plain_classes[cls] = plain
-    return plain
+    custom type in the core schema takes part. Read afresh each time (a test may patch a
+    method in); only the core schema's answer is kept, for that schema object."""
+    if any(not _SERIALIZING_ATTRIBUTES.isdisjoint(vars(klass)) for klass in _user_classes(cls)):
+        return False
+    schema = getattr(cls, "__pydantic_core_schema__", None)
+    known = _plain_classes.get(cls)
+    if known is None or known[0] is not schema:
+        known = (schema, not _has_serialization_code(schema, 0))
+        _plain_classes[cls] = known
+    return known[1]
 
 
 def _has_serialization_code(schema: object, depth: int) -> bool:
@@ -1639,10 +1639,13 @@ def _frozen(value: object, depth: int) -> object:
         return (kind, repr(value))  # 0.0 == -0.0, but they are written differently
     if depth > _MAX_DEPTH:
         raise _NotPlain
-    if kind is dict:
-        return (kind, tuple((_frozen(k, depth + 1), _frozen(v, depth + 1)) for k, v in value.items()))  # type: ignore[attr-defined]
-    if kind in (list, tuple):
-        return (kind, tuple(_frozen(item, depth + 1) for item in value))  # type: ignore[attr-defined]
+    if kind is dict and isinstance(value, dict):
+        return (
+            kind,
+            tuple((_frozen(k, depth + 1), _frozen(v, depth + 1)) for k, v in value.items()),
+        )
+    if kind in (list, tuple) and isinstance(value, list | tuple):
+        return (kind, tuple(_frozen(item, depth + 1) for item in value))
     if isinstance(value, BaseModel):
         if not _serializes_plainly(kind):
             raise _NotPlain

@@ -785,7 +785,10 @@ def _frozen(value: Any, depth: int = 0) -> object:
     if kind in (str, int, bool, type(None)):
         return (kind, value)
     if depth < 32 and kind is dict:
-        return (kind, tuple((_frozen(k, depth + 1), _frozen(v, depth + 1)) for k, v in value.items()))
+        return (
+            kind,
+            tuple((_frozen(k, depth + 1), _frozen(v, depth + 1)) for k, v in value.items()),
+        )
     if depth < 32 and kind in (list, tuple):
         return (kind, tuple(_frozen(item, depth + 1) for item in value))
     raise _NotPlainData
@@ -798,7 +801,7 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
 
 
 def _share_schema_work_between_copies() -> None:
-    resource_module = sys.modules[ConfigurableResourceFactory.__module__]
+    resource_module: Any = sys.modules[ConfigurableResourceFactory.__module__]
     infer = resource_module.infer_schema_from_config_class
     curry = resource_module._curry_config_schema
     if getattr(infer, "_pytest_resources", False):

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import dagster as dg
 import pytest
-from pydantic import PlainSerializer, PrivateAttr, computed_field, field_serializer
+from pydantic import Field, PlainSerializer, PrivateAttr, computed_field, field_serializer
 
 from pytest_resources._leak_audit import Leak, find_private_leaks, forget_audited_forms
 from pytest_resources._run import RunContext
@@ -68,7 +68,7 @@ def audit_setup_and_teardown(
 class CopiesTokenInTeardown(dg.ConfigurableResource):
     """Clean after setup; teardown writes the token into a public dict, in place."""
 
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = Field(default_factory=dict)
     _token: str = PrivateAttr(default="")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -82,7 +82,7 @@ class RemembersInTeardown(dg.ConfigurableResource):
     """A run id lands in a public dict during setup, as a header; it becomes private state only
     when teardown files it in a private dict, in place. The public data never changes."""
 
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = Field(default_factory=dict)
     _seen: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -95,7 +95,7 @@ class RemembersInTeardown(dg.ConfigurableResource):
 class ReplacesWithEqual(dg.ConfigurableResource):
     """Teardown swaps private and public values for equal objects that are not the same."""
 
-    limits: list[Any] = []
+    limits: list[Any] = Field(default_factory=list)
     _token: str = PrivateAttr(default="")
     _quota: int = PrivateAttr(default=0)
 
@@ -256,7 +256,7 @@ def test_no_cache_keeps_a_resources_objects_alive() -> None:
 
 class Tuned(dg.ConfigurableResource):
     ratio: float = 1.0
-    tags: list[str] = []
+    tags: list[str] = Field(default_factory=list)
 
 
 class Outer(dg.ConfigurableResource):
@@ -366,6 +366,7 @@ def test_reopens(run_context):
 
 # --- run state emptied in teardown ---------------------------------------------------------------
 
+
 class Pool(dg.ConfigurableResource):
     size: int = 2
     _connections: list[object] = PrivateAttr(default_factory=list)
@@ -391,7 +392,24 @@ def test_a_list_emptied_in_teardown_is_not_the_empty_default(own_context: RunCon
 
 def test_the_same_list_kept_on_the_class_is_still_found(own_context: RunContext) -> None:
     """Emptied, but the run's own list: found as itself."""
-    with pytest.raises(AssertionError, match="outlived the run") as raised:
-        with own_context.run() as run, run.open(PoolKeptOnClass()):
-            pass
+    with (
+        pytest.raises(AssertionError, match="outlived the run") as raised,
+        own_context.run() as run,
+        run.open(PoolKeptOnClass()),
+    ):
+        pass
     assert "vars(PoolKeptOnClass)['last_pool']" in str(raised.value)
+
+
+def test_a_method_patched_in_after_an_audit_counts(
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The class was plain at the first audit; a test then patches a __repr__ in."""
+    with dg.build_resources({"r": ReplacesWithEqual()}, instance=instance) as built:
+        live = built.r
+        audit(live, "after setup")
+        monkeypatch.setattr(
+            ReplacesWithEqual, "__repr__", lambda self: f"Client({self._token})", raising=False
+        )
+        leaks = audit(live, "after setup")
+    assert "repr()[char 7]" in {leak.path for leak in leaks}
