@@ -1255,8 +1255,8 @@ def _config_schema(model: BaseModel, _key: str) -> object:
 def _config_schema_of_class(cls: type[BaseModel]) -> object:
     """Field names, defaults and descriptions of the class's config schema, as nested dicts.
 
-    A property of the class alone, so it is built once per class: a run audits each resource
-    after setup and after teardown.
+    A property of the class alone, so it is built once per class and test: a run audits each
+    resource after setup and after teardown.
     """
     schema = cls.to_config_schema()  # type: ignore[attr-defined]
     return _config_type_tree(schema.as_field().config_type, depth=0)
@@ -1554,10 +1554,13 @@ _SERIALIZING_ATTRIBUTES = frozenset(
 
 
 def forget_audited_forms() -> None:
-    """Drop the cached forms and hits: called when a test's records are released."""
+    """Drop the cached forms, hits, schemas and snapshots: called when a test's records are
+    released, so that nothing of the test's resources outlives it here."""
     _cached_forms.clear()
     _cached_hits.clear()
     _plain_classes.clear()
+    _snapshots.clear()
+    _config_schema_of_class.cache_clear()
 
 
 def _remember(cache: dict[Any, Any], key: object, value: object) -> None:

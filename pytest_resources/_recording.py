@@ -36,6 +36,7 @@ import os
 import sys
 import threading
 import traceback
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
@@ -766,11 +767,23 @@ def _install_copy_wrappers() -> None:
 # again (a validation). Both depend only on the class and the values, so while a recording is
 # active each is computed once and the copies share the result: about a third of Dagster's own
 # time per initialization. The results are those Dagster computes; nothing else changes.
-# They are dropped when the test ends (forget_schema_work), so no class or config outlives it.
+# Classes are held weakly (a schema does not refer to its class), and a schema is inferred again
+# when what it is inferred from changes (the class's fields, model_config or docstring).
 _MAX_SHARED_SCHEMAS = 512
-_inferred_schemas: dict[tuple[type[Any], frozenset[str]], Any] = {}
+# class -> {fields to omit: (what it was inferred from, the schema)}
+_inferred_schemas: weakref.WeakKeyDictionary[type[Any], dict[frozenset[str], tuple[Any, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
 # (id of an inferred schema, the config values frozen) -> (that schema, the curried schema).
 _curried_schemas: dict[tuple[int, object], tuple[Any, Any]] = {}
+
+
+def _schema_inputs(cls: type[Any]) -> tuple[int, int, str | None]:
+    """What Dagster infers a class's schema from: its fields and config (by identity: pydantic
+    replaces them when the class is rebuilt) and its docstring."""
+    own = vars(cls)
+    fields = own.get("__pydantic_fields__", own.get("model_fields"))
+    return (id(fields), id(own.get("model_config")), cls.__doc__)
 
 
 class _NotPlainData(Exception):
@@ -811,12 +824,17 @@ def _share_schema_work_between_copies() -> None:
         # Only the call a copy's __init__ makes: the class, and the nested resources to omit.
         if not _active_recordings or len(args) != 1 or not set(kwargs) <= {"fields_to_omit"}:
             return infer(*args, **kwargs)
-        key = (args[0], frozenset(kwargs.get("fields_to_omit") or ()))
-        schema = _inferred_schemas.get(key)
-        if schema is None:
-            schema = infer(*args, **kwargs)
-            _remember(_inferred_schemas, key, schema)
-        return schema
+        cls, omitted = args[0], frozenset(kwargs.get("fields_to_omit") or ())
+        try:
+            by_omitted = _inferred_schemas.setdefault(cls, {})
+        except TypeError:  # not weakly referable: nothing to share
+            return infer(*args, **kwargs)
+        inputs = _schema_inputs(cls)
+        known = by_omitted.get(omitted)
+        if known is None or known[0] != inputs:
+            known = (inputs, infer(*args, **kwargs))
+            by_omitted[omitted] = known
+        return known[1]
 
     def _curry_config_schema(schema_field: Any, data: Any) -> Any:
         if not _active_recordings:
@@ -834,12 +852,6 @@ def _share_schema_work_between_copies() -> None:
     infer_schema_from_config_class._pytest_resources = True  # type: ignore[attr-defined]
     resource_module.infer_schema_from_config_class = infer_schema_from_config_class
     resource_module._curry_config_schema = _curry_config_schema
-
-
-def forget_schema_work() -> None:
-    """Drop the schemas shared between copies: called when a test's records are released."""
-    _inferred_schemas.clear()
-    _curried_schemas.clear()
 
 
 def defines(cls: type[Any], hook: Hook) -> bool:
