@@ -127,6 +127,8 @@ class Bench:
     def __init__(self) -> None:
         self.ctx = RunContext()
         self.calls_in_test = 0
+        # CPU time of this process per call, by variant: what other jobs' load hardly moves.
+        self.cpu_ms: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
         self.test_runs = self.ctx.begin_test("bench")
 
     @property
@@ -175,7 +177,7 @@ def time_block(
 ) -> list[float]:
     """Per-call wall times in ms for ``n`` consecutive calls of one variant."""
     times = []
-    clock = time.perf_counter_ns
+    clock, cpu_clock = time.perf_counter_ns, time.process_time_ns
     for _ in range(n):
         if variant in (
             "open",
@@ -185,9 +187,10 @@ def time_block(
             if bench.calls_in_test >= CALLS_PER_TEST:
                 bench.fresh_test()
             bench.calls_in_test += 1
-        start = clock()
+        start, cpu_start = clock(), cpu_clock()
         bench.call(variant, res, use)
         times.append((clock() - start) / 1e6)
+        bench.cpu_ms[variant].append((cpu_clock() - cpu_start) / 1e6)
     return times
 
 
@@ -204,6 +207,8 @@ def run_scenario(bench: Bench, name: str, args: argparse.Namespace) -> dict[str,
     }
     for variant in VARIANTS:  # warm-up: imports, caches, the recording subclass, the instance
         time_block(bench, variant, res, use, max(3, iterations[variant] // 10))
+    for cpu_times in bench.cpu_ms.values():
+        cpu_times.clear()  # the warm-up is not measured
     samples: dict[str, list[float]] = {v: [] for v in VARIANTS}
     round_medians: dict[str, list[float]] = {v: [] for v in VARIANTS}
     # Each round is cut into chunks that alternate the variants (in a rotating order), so that
@@ -233,6 +238,8 @@ def run_scenario(bench: Bench, name: str, args: argparse.Namespace) -> dict[str,
             "round_medians_ms": round_medians[variant],
         }
     med = {v: result["variants"][v]["median_ms"] for v in VARIANTS}
+    cpu = {v: statistics.median(bench.cpu_ms[v]) for v in VARIANTS}
+    result["cpu_median_ms"] = cpu
     open_over_shared = med["open"] / med["shared"]
     defaults_over_open = med["defaults"] / med["open"]
     rounds = range(args.rounds)
@@ -255,6 +262,8 @@ def run_scenario(bench: Bench, name: str, args: argparse.Namespace) -> dict[str,
             round_medians["audited"][i] / round_medians["shared"][i] for i in rounds
         ],
         "defaults_over_audited": med["defaults"] / med["audited"],
+        "cpu_audited_over_shared": cpu["audited"] / cpu["shared"],
+        "cpu_defaults_over_open": cpu["defaults"] / cpu["open"],
         "leak_audit_ms": med["audited"] - med["open"],
         "release_check_ms": med["released"] - med["open"],
     }
@@ -325,6 +334,14 @@ def print_report(env: dict[str, Any], params: dict[str, Any], results: dict[str,
         )
         print(f"    by round: {' '.join(f'{x:.2f}' for x in r['audited_over_shared_by_round'])}")
         print(f"  defaults / audited = {r['defaults_over_audited']:5.2f}x  (report only)")
+        cpu = result["cpu_median_ms"]
+        print(
+            "  CPU medians ms: "
+            + "  ".join(f"{variant} {cpu[variant]:.3f}" for variant in VARIANTS)
+            + f"\n    CPU audited / shared = {r['cpu_audited_over_shared']:.2f}x, "
+            f"CPU defaults / open = {r['cpu_defaults_over_open']:.2f}x  (report only: this "
+            "process's CPU time, which other jobs' load hardly moves)"
+        )
         print(f"  release check     (report only)   adds {r['release_check_ms']:+.3f} ms/call")
     verdicts = target_verdicts(results)
     if verdicts:
