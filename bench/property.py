@@ -75,6 +75,9 @@ def run(argv: list[str] | None = None) -> list[Verdict]:
         "defaults": property_loop(args.examples, with_defaults),
         "generation": property_loop(args.examples, lambda resource: None),
     }
+    # Hypothesis builds a strategy, and Dagster compiles its record classes, on first use only.
+    for body in (with_plugin, with_defaults):
+        property_loop(5, body)()
     seconds: dict[str, list[float]] = {name: [] for name in loops}
     for repeat in range(args.repeat):
         order = list(loops.items())
