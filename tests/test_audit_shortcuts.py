@@ -21,8 +21,8 @@ import dagster as dg
 import pytest
 from pydantic import Field, PlainSerializer, PrivateAttr, computed_field, field_serializer
 
+from pytest_resources._context import RunContext
 from pytest_resources._leak_audit import Leak, find_private_leaks, forget_audited_forms
-from pytest_resources._run import RunContext
 
 TOKEN = "tok-" + "5e1f" * 6
 # Read by the serialization code below: set only during teardown.
