@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import pytest_resources._audit as _audit
+import pytest_resources._leak_audit as leak_audit
 import pytest_resources._release_check.procfs as _procfs
 import pytest_resources._release_check.snapshot as _snapshot
 import pytest_resources._release_watch as _release_watch
@@ -38,6 +39,7 @@ from pytest_resources._leak_audit import (
     find_private_leaks,
     find_secret_exposures,
     find_yielded_leaks,
+    forget_audited_forms,
     format_leak_report,
     redact,
 )
@@ -121,11 +123,13 @@ __all__ = [
     "find_private_leaks",
     "find_secret_exposures",
     "find_yielded_leaks",
+    "forget_audited_forms",
     "forget_release_check_availability",
     "format_leak_report",
     "format_leftovers",
     "format_user_traceback",
     "format_violations",
+    "leak_audit",
     "leftovers",
     "misspelled_hooks",
     "module_path",

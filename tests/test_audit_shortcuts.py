@@ -19,10 +19,8 @@ from typing import Annotated, Any
 
 import dagster as dg
 import pytest
+from plugin_internals import Leak, RunContext, find_private_leaks, forget_audited_forms, leak_audit
 from pydantic import Field, PlainSerializer, PrivateAttr, computed_field, field_serializer
-
-from pytest_resources._context import RunContext
-from pytest_resources._leak_audit import Leak, find_private_leaks, forget_audited_forms
 
 TOKEN = "tok-" + "5e1f" * 6
 # Read by the serialization code below: set only during teardown.
@@ -297,16 +295,14 @@ def test_launch_config_and_nested_resources_in_one_test(own_context: RunContext)
 
 
 def test_what_was_cached_goes_with_the_test(own_context: RunContext) -> None:
-    from pytest_resources import _leak_audit
-
     with own_context.open(HoldsClient()):
         pass
-    assert _leak_audit._cached_forms
+    assert leak_audit._cached_forms
 
     own_context.end_test()
 
-    assert not _leak_audit._cached_forms
-    assert not _leak_audit._cached_hits
+    assert not leak_audit._cached_forms
+    assert not leak_audit._cached_hits
     own_context.begin_test("test_audit_shortcuts")
 
 
