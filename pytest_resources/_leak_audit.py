@@ -1255,8 +1255,8 @@ def _config_schema(model: BaseModel, _key: str) -> object:
 def _config_schema_of_class(cls: type[BaseModel]) -> object:
     """Field names, defaults and descriptions of the class's config schema, as nested dicts.
 
-    A property of the class alone, so it is built once per class and test: a run audits each
-    resource after setup and after teardown.
+    A property of the class alone, so it is built once per class: a run audits each resource
+    after setup and after teardown.
     """
     schema = cls.to_config_schema()  # type: ignore[attr-defined]
     return _config_type_tree(schema.as_field().config_type, depth=0)
@@ -1528,7 +1528,7 @@ _cached_forms: dict[tuple[object, str, str], object] = {}
 _cached_hits: dict[object, tuple[tuple[int, int | str, str, bool], ...]] = {}
 # Per class: its core schema, and whether that schema has serialization code. Classes are held
 # weakly here and in the keys, so that a test's classes can go with it even before it ends.
-_plain_classes: weakref.WeakKeyDictionary[type, tuple[object, bool]] = weakref.WeakKeyDictionary()
+_plain_classes: weakref.WeakKeyDictionary[type, tuple[int, bool]] = weakref.WeakKeyDictionary()
 
 # What the user's class could override to take part in serializing it.
 _SERIALIZING_ATTRIBUTES = frozenset(
@@ -1554,13 +1554,11 @@ _SERIALIZING_ATTRIBUTES = frozenset(
 
 
 def forget_audited_forms() -> None:
-    """Drop the cached forms, hits, schemas and snapshots: called when a test's records are
-    released, so that nothing of the test's resources outlives it here."""
+    """Drop the cached forms and hits: called when a test's records are released, so that
+    nothing of the test's resources outlives it here."""
     _cached_forms.clear()
     _cached_hits.clear()
     _plain_classes.clear()
-    _snapshots.clear()
-    _config_schema_of_class.cache_clear()
 
 
 def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
@@ -1592,8 +1590,9 @@ def _serializes_plainly(cls: type) -> bool:
         return False
     schema = getattr(cls, "__pydantic_core_schema__", None)
     known = _plain_classes.get(cls)
-    if known is None or known[0] is not schema:
-        known = (schema, not _has_serialization_code(schema, 0))
+    # By the schema's id: the schema names its class, so holding it would keep the class alive.
+    if known is None or known[0] != id(schema):
+        known = (id(schema), not _has_serialization_code(schema, 0))
         _plain_classes[cls] = known
     return known[1]
 

@@ -14,6 +14,7 @@ import pytest
 
 import pytest_resources._audit as _audit
 import pytest_resources._leak_audit as leak_audit
+import pytest_resources._recording as recording_module
 import pytest_resources._release_check.procfs as _procfs
 import pytest_resources._release_check.snapshot as _snapshot
 import pytest_resources._release_watch as _release_watch
@@ -138,6 +139,7 @@ __all__ = [
     "portable_snapshot",
     "pretend_no_proc_filesystem",
     "pretend_release_check_unavailable",
+    "recording_module",
     "redact",
     "register_resource_strategies",
     "release_check_available",
