@@ -16,7 +16,7 @@ RSS growth per test (the slope of a least-squares line through the samples after
 of the suite, so imports and warm-up do not count) and CPU per test, with the plugin / raw
 ratios. A report, not a test: it exits 0 whether or not the targets are met.
 
-    .venv/bin/python -m bench.scale [--tests 3000] [--rounds 1] [--json PATH]
+    .venv/bin/python -m bench.scale [--tests 3000] [--rounds 2] [--json PATH]
 """
 
 from __future__ import annotations
@@ -31,10 +31,12 @@ import tempfile
 import textwrap
 from typing import Any
 
+from bench.targets import SCALE_CPU, Verdict
+
 # Growth of the resident set per test, with the plugin: what a test may keep after it ends.
 TARGET_GROWTH_KB_PER_TEST = 10.0
 # CPU of the suite with the plugin / the same suite on raw Dagster (docs/performance.md).
-TARGET_CPU_RATIO = 1.4
+TARGET_CPU_RATIO = SCALE_CPU.bound
 SAMPLE_EVERY = 100
 
 RESOURCES = '''
@@ -222,9 +224,15 @@ def summarize(samples: list[list[float]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    run(argv)
+    return 0
+
+
+def run(argv: list[str] | None = None) -> list[Verdict]:
+    """Measure, print the report, and return the verdict on target 2."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tests", type=int, default=3000)
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     results: dict[str, list[dict[str, Any]]] = {"plugin": [], "raw": []}
@@ -235,10 +243,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"round {round_number + 1} {variant:<6} {results[variant][-1]}", flush=True)
     plugin_growth = statistics.median(r["growth_kb_per_test"] for r in results["plugin"])
     raw_growth = statistics.median(r["growth_kb_per_test"] for r in results["raw"])
-    cpu_ratio = statistics.median(
+    cpu_ratios = tuple(
         p["cpu_ms_per_test"] / r["cpu_ms_per_test"]
         for p, r in zip(results["plugin"], results["raw"], strict=True)
     )
+    cpu_ratio = statistics.median(cpu_ratios)
     verdicts = {
         "growth_kb_per_test": plugin_growth,
         "raw_growth_kb_per_test": raw_growth,
@@ -254,14 +263,15 @@ def main(argv: list[str] | None = None) -> int:
                 "met" if verdicts["growth_target_met"] else "NOT met"
             }
             CPU per test, plugin / raw Dagster: {cpu_ratio:.2f}x
-              target <= {TARGET_CPU_RATIO}x: {"met" if verdicts["cpu_target_met"] else "NOT met"}
             """
         ).strip()
     )
+    verdict = SCALE_CPU.judge(cpu_ratio, cpu_ratios)
+    print(verdict.line())
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"results": results, "verdicts": verdicts}, out, indent=2)
-    return 0
+    return [verdict]
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from pydantic import PrivateAttr
 from pytest_resources._errors import ResourceUsageError
 from pytest_resources._initialization import OpenResources, RunTarget, user_line
 from pytest_resources._keys import as_named_resources
+from pytest_resources._leak_audit import forget_audited_forms
 from pytest_resources._ledger import Ledger
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
 from pytest_resources._problems import report_problems
@@ -148,6 +149,8 @@ class TestRuns:
         """Drop the test's records and live values when it ends."""
         self.ledger.release()
         self.__dict__.pop("default_run", None)
+        # What the leak audit cached from the test's resources goes with the test.
+        forget_audited_forms()
 
 
 class _WarmUpResource(dagster.ConfigurableResource):  # type: ignore[type-arg]

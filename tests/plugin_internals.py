@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 import pytest_resources._audit as _audit
+import pytest_resources._leak_audit as leak_audit
+import pytest_resources._recording as recording_module
 import pytest_resources._release_check.procfs as _procfs
 import pytest_resources._release_check.snapshot as _snapshot
 import pytest_resources._release_watch as _release_watch
@@ -38,6 +40,7 @@ from pytest_resources._leak_audit import (
     find_private_leaks,
     find_secret_exposures,
     find_yielded_leaks,
+    forget_audited_forms,
     format_leak_report,
     redact,
 )
@@ -121,11 +124,13 @@ __all__ = [
     "find_private_leaks",
     "find_secret_exposures",
     "find_yielded_leaks",
+    "forget_audited_forms",
     "forget_release_check_availability",
     "format_leak_report",
     "format_leftovers",
     "format_user_traceback",
     "format_violations",
+    "leak_audit",
     "leftovers",
     "misspelled_hooks",
     "module_path",
@@ -134,6 +139,7 @@ __all__ = [
     "portable_snapshot",
     "pretend_no_proc_filesystem",
     "pretend_release_check_unavailable",
+    "recording_module",
     "redact",
     "register_resource_strategies",
     "release_check_available",
