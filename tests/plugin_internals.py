@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import pytest_resources._audit as _audit
-import pytest_resources._leak_audit as leak_audit
+import pytest_resources._leak_audit.cache as audit_cache
 import pytest_resources._recording as recording_module
 import pytest_resources._release_check.procfs as _procfs
 import pytest_resources._release_check.snapshot as _snapshot
@@ -113,6 +113,7 @@ __all__ = [
     "Violation",
     "assert_no_private_leaks",
     "attribute_warnings",
+    "audit_cache",
     "check_run",
     "collect_resource_warnings",
     "dagster_errors_by_public_api",
@@ -130,7 +131,6 @@ __all__ = [
     "format_leftovers",
     "format_user_traceback",
     "format_violations",
-    "leak_audit",
     "leftovers",
     "misspelled_hooks",
     "module_path",
