@@ -47,6 +47,7 @@ from pytest_resources._leak_audit import (
 from pytest_resources._ledger import Ledger
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
 from pytest_resources._multiprocess import _wire as wire
+from pytest_resources._plain_data import NotPlainData, frozen
 from pytest_resources._problems import Problems
 from pytest_resources._recording import Event, Hook, Location, Recording, format_user_traceback
 from pytest_resources._release_check import (
@@ -98,6 +99,7 @@ __all__ = [
     "Ledger",
     "Leftover",
     "Location",
+    "NotPlainData",
     "Place",
     "Problems",
     "ProcessState",
@@ -131,6 +133,7 @@ __all__ = [
     "format_leftovers",
     "format_user_traceback",
     "format_violations",
+    "frozen",
     "leftovers",
     "misspelled_hooks",
     "module_path",

@@ -11,15 +11,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from pytest_resources._leak_audit.forms import _Form
-from pytest_resources._leak_audit.needles import (
-    _MAX_DEPTH,
-    _is_env_var,
-    _is_internal,
-    _Needle,
-    _PrivateName,
-)
+from pytest_resources._leak_audit.needles import _is_env_var, _is_internal, _Needle, _PrivateName
 from pytest_resources._leak_audit.search import _Hit, _NeedleIndex, _StructureWalker, _text_hits
 from pytest_resources._leak_audit.user_code import _user_classes
+from pytest_resources._plain_data import NotPlainData, frozen
 
 # A run audits each live copy after setup and after teardown, and the user's instance, which
 # usually holds the same config; a test often opens the same resource several times. When every
@@ -181,42 +176,27 @@ def _has_serialization_code(schema: object, depth: int) -> bool:
     return False
 
 
-class _NotPlain(Exception):
-    """Data that cannot stand for itself in a cache key."""
-
-
-_PLAIN_SCALARS = (str, int, bool, bytes, type(None))
-
-
 def _plain_data_key(model: BaseModel) -> object | None:
     """A hashable stand-in for everything the model's forms are built from, equal only for
     data equal in value and type all the way down; None when its forms could depend on more."""
     try:
         return _frozen(model, 0)
-    except _NotPlain:
+    except NotPlainData:
         return None
     except Exception:  # a hostile __eq__ or __hash__ somewhere: no shortcut
         return None
 
 
 def _frozen(value: object, depth: int) -> object:
+    """Plain data frozen into a key, models and Dagster's ``EnvVar`` values included."""
+    return frozen(value, depth, _frozen_model_or_env_var)
+
+
+def _frozen_model_or_env_var(value: object, depth: int) -> object:
     kind = type(value)
-    if kind in _PLAIN_SCALARS:
-        return (kind, value)
-    if kind is float:
-        return (kind, repr(value))  # 0.0 == -0.0, but they are written differently
-    if depth > _MAX_DEPTH:
-        raise _NotPlain
-    if kind is dict and isinstance(value, dict):
-        return (
-            kind,
-            tuple((_frozen(k, depth + 1), _frozen(v, depth + 1)) for k, v in value.items()),
-        )
-    if kind in (list, tuple) and isinstance(value, list | tuple):
-        return (kind, tuple(_frozen(item, depth + 1) for item in value))
     if isinstance(value, BaseModel):
         if not _serializes_plainly(kind):
-            raise _NotPlain
+            raise NotPlainData
         state = tuple(
             (name, _frozen(item, depth + 1))
             for name, item in vars(value).items()
@@ -232,7 +212,7 @@ def _frozen(value: object, depth: int) -> object:
         )
     if _is_env_var(value):  # Dagster's own str and int subclasses on a user's instance
         return (kind, str.__str__(value) if isinstance(value, str) else int(value))  # type: ignore[call-overload]
-    raise _NotPlain
+    raise NotPlainData
 
 
 def _hits_key(
@@ -247,7 +227,7 @@ def _hits_key(
             (needle.attribute, _frozen(needle.value, 0), needle.texts, needle.detail)
             for needle in needles.needles
         )
-    except _NotPlain:
+    except NotPlainData:
         return None  # an object (a client) is found by identity: search again
     except Exception:
         return None
