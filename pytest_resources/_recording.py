@@ -48,6 +48,8 @@ from dagster._config.pythonic_config.resource import (
     PartialResource,
 )
 
+from pytest_resources._plain_data import NotPlainData, frozen
+
 
 class Hook(str, enum.Enum):
     """A lifecycle call: a hook Dagster calls on a resource's copy, as it is named there, and
@@ -786,27 +788,6 @@ def _schema_inputs(cls: type[Any]) -> tuple[int, int, str | None]:
     return (id(fields), id(own.get("model_config")), cls.__doc__)
 
 
-class _NotPlainData(Exception):
-    """A config value that cannot stand for itself in a cache key."""
-
-
-def _frozen(value: Any, depth: int = 0) -> object:
-    """A hashable key equal only for config data equal in value and type all the way down."""
-    kind = type(value)
-    if kind is float:
-        return (kind, repr(value))  # 0.0 and -0.0 are equal, but differ in a default shown
-    if kind in (str, int, bool, type(None)):
-        return (kind, value)
-    if depth < 32 and kind is dict:
-        return (
-            kind,
-            tuple((_frozen(k, depth + 1), _frozen(v, depth + 1)) for k, v in value.items()),
-        )
-    if depth < 32 and kind in (list, tuple):
-        return (kind, tuple(_frozen(item, depth + 1) for item in value))
-    raise _NotPlainData
-
-
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
     if len(cache) >= _MAX_SHARED_SCHEMAS:
         cache.clear()
@@ -840,8 +821,8 @@ def _share_schema_work_between_copies() -> None:
         if not _active_recordings:
             return curry(schema_field, data)
         try:
-            key = (id(schema_field), _frozen(data))
-        except _NotPlainData:
+            key = (id(schema_field), frozen(data))
+        except NotPlainData:
             return curry(schema_field, data)
         entry = _curried_schemas.get(key)
         if entry is None or entry[0] is not schema_field:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import pytest_resources._audit as _audit
-import pytest_resources._leak_audit as leak_audit
+import pytest_resources._leak_audit.cache as audit_cache
 import pytest_resources._recording as recording_module
 import pytest_resources._release_check.procfs as _procfs
 import pytest_resources._release_check.snapshot as _snapshot
@@ -47,6 +47,7 @@ from pytest_resources._leak_audit import (
 from pytest_resources._ledger import Ledger
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
 from pytest_resources._multiprocess import _wire as wire
+from pytest_resources._plain_data import NotPlainData, frozen
 from pytest_resources._problems import Problems
 from pytest_resources._recording import Event, Hook, Location, Recording, format_user_traceback
 from pytest_resources._release_check import (
@@ -98,6 +99,7 @@ __all__ = [
     "Ledger",
     "Leftover",
     "Location",
+    "NotPlainData",
     "Place",
     "Problems",
     "ProcessState",
@@ -113,6 +115,7 @@ __all__ = [
     "Violation",
     "assert_no_private_leaks",
     "attribute_warnings",
+    "audit_cache",
     "check_run",
     "collect_resource_warnings",
     "dagster_errors_by_public_api",
@@ -130,7 +133,7 @@ __all__ = [
     "format_leftovers",
     "format_user_traceback",
     "format_violations",
-    "leak_audit",
+    "frozen",
     "leftovers",
     "misspelled_hooks",
     "module_path",

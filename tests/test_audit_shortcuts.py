@@ -22,9 +22,9 @@ import pytest
 from plugin_internals import (
     Leak,
     RunContext,
+    audit_cache,
     find_private_leaks,
     forget_audited_forms,
-    leak_audit,
     recording_module,
 )
 from pydantic import Field, PlainSerializer, PrivateAttr, computed_field, field_serializer
@@ -305,12 +305,12 @@ def test_launch_config_and_nested_resources_in_one_test(own_context: RunContext)
 def test_what_was_cached_goes_with_the_test(own_context: RunContext) -> None:
     with own_context.open(HoldsClient()):
         pass
-    assert leak_audit._cached_forms
+    assert audit_cache._cached_forms
 
     own_context.end_test()
 
-    assert not leak_audit._cached_forms
-    assert not leak_audit._cached_hits
+    assert not audit_cache._cached_forms
+    assert not audit_cache._cached_hits
     own_context.begin_test("test_audit_shortcuts")
 
 
@@ -345,9 +345,9 @@ def test_no_cache_holds_a_tests_class(own_context: RunContext) -> None:
     caches = [
         dict(recording_module._inferred_schemas),
         recording_module._curried_schemas,
-        dict(leak_audit._plain_classes),
-        leak_audit._cached_forms,
-        leak_audit._cached_hits,
+        dict(audit_cache._plain_classes),
+        audit_cache._cached_forms,
+        audit_cache._cached_hits,
     ]
     assert any(made in cache for cache in caches[:1])  # it was shared: held weakly
     strongly_held = {

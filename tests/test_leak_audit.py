@@ -502,4 +502,4 @@ def test_failure_message_shows_where_and_redacts(pytester: pytest.Pytester) -> N
     )
     # The secret itself is never printed, and pytest hides the helper's own frame.
     assert API_TOKEN not in result.stdout.str()
-    result.stdout.no_fnmatch_line("*_leak_audit.py*")
+    result.stdout.no_fnmatch_line("*pytest_resources*_leak_audit*")
