@@ -325,3 +325,40 @@ def test_joins_it(run_context):
             "*- thread: 'poller' (daemon thread, native id *)",
         ]
     )
+
+
+def test_garbage_from_before_the_run_is_not_blamed_on_it(pytester: pytest.Pytester) -> None:
+    # A file only a reference cycle keeps alive, dropped before the run opens: it warns when the
+    # garbage collector frees it, which the check itself triggers once it finds the leftover
+    # thread. That warning belongs to no resource of this run.
+    pytester.makepyfile(
+        RESOURCES
+        + """
+import gc
+
+
+# Freeing the file warns, now before the run: that is pytest's to report, not this test's subject.
+@pytest.mark.filterwarnings(
+    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
+)
+def test_leaves_a_thread(run_context, tmp_path):
+    gc.disable()  # so that nothing frees the cycle before the check does
+    try:
+        cycle = {"file": open(tmp_path / "dropped-before.log", "w")}
+        cycle["self"] = cycle
+        del cycle
+        with run_context.open(ThreadStarter(join_it=False), release_check=True):
+            pass
+    finally:
+        gc.enable()
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*LifecycleError: 1 thing left open after teardown:",
+            "*- thread: 'poller' (daemon thread, native id *)",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*- warning: ResourceWarning: unclosed file*")
