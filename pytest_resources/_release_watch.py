@@ -20,19 +20,37 @@ from pytest_resources._release_check import (
     wait_for_release,
 )
 
+# While a check lasts, every object that existed before it is frozen (gc.freeze): a garbage
+# collection, the check's own once it finds a leftover or one Python starts, then frees only
+# what the run created. An unclosed object dropped before the run is freed after the check, and
+# its ResourceWarning is not blamed on the run; and the check's collection is cheap. Checks can
+# nest: each freezes what exists when it starts, the last to finish unfreezes.
+_checks_in_progress = 0
+
+
+def _freeze_existing_objects() -> None:
+    global _checks_in_progress
+    gc.freeze()
+    _checks_in_progress += 1
+
+
+def _unfreeze_after_the_last_check() -> None:
+    global _checks_in_progress
+    _checks_in_progress -= 1
+    if _checks_in_progress == 0:
+        gc.unfreeze()
+
 
 class ReleaseWatch:
     """What the process holds before a run opens its resources, to compare after teardown."""
 
     def __init__(self, allow: AllowList) -> None:
         self.allow = allow
-        # The check collects garbage itself once it finds a leftover, and any unclosed object
-        # that collection frees is blamed on the run: garbage from before the run goes now.
-        gc.collect()
         self.attributor = Attributor()
         self._warnings = collect_resource_warnings(collect_garbage=False)
         self._found_warnings = self._warnings.__enter__()
         self._before = take_snapshot()
+        _freeze_existing_objects()
 
     @classmethod
     def start(cls, allow: AllowList) -> ReleaseWatch:
@@ -47,6 +65,9 @@ class ReleaseWatch:
     def finish(self, resource_classes: Mapping[str, type[Any]] | None = None) -> list[Leftover]:
         """What is left open; a warning raised in the setup code of one of ``resource_classes``
         (key to class) is put on that key."""
-        left_open = self.attributor.attribute(wait_for_release(self._before, allow=self.allow))
-        self._warnings.__exit__(None, None, None)
+        try:
+            left_open = self.attributor.attribute(wait_for_release(self._before, allow=self.allow))
+            self._warnings.__exit__(None, None, None)
+        finally:
+            _unfreeze_after_the_last_check()
         return [*left_open, *attribute_warnings(self._found_warnings, resource_classes or {})]
