@@ -1,9 +1,11 @@
-"""Plain data (text, numbers, lists, dicts) frozen into a hashable cache key: the leak audit's
-caches and the shared schema work of Dagster's copies are both keyed by it."""
+"""Plain data (text, numbers, lists, dicts) frozen into a hashable cache key, and a bounded
+store for such caches: the leak audit's caches and the shared schema work of Dagster's copies
+both use them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 # Data nested deeper than this gets no key: it is not cached.
 MAX_DEPTH = 32
@@ -42,3 +44,11 @@ def frozen(
     if freeze_other is None:
         raise NotPlainData
     return freeze_other(value, depth)
+
+
+def remember(cache: dict[Any, Any], key: object, value: object, *, limit: int) -> None:
+    """Store ``value`` under ``key``, emptying ``cache`` first once it holds ``limit`` entries:
+    a cache that only saves work never grows without bound."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value

@@ -48,7 +48,7 @@ from dagster._config.pythonic_config.resource import (
     PartialResource,
 )
 
-from pytest_resources._plain_data import NotPlainData, frozen
+from pytest_resources._plain_data import NotPlainData, frozen, remember
 
 
 class Hook(str, enum.Enum):
@@ -788,12 +788,6 @@ def _schema_inputs(cls: type[Any]) -> tuple[int, int, str | None]:
     return (id(fields), id(own.get("model_config")), cls.__doc__)
 
 
-def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(cache) >= _MAX_SHARED_SCHEMAS:
-        cache.clear()
-    cache[key] = value
-
-
 def _share_schema_work_between_copies() -> None:
     resource_module: Any = sys.modules[ConfigurableResourceFactory.__module__]
     infer = resource_module.infer_schema_from_config_class
@@ -827,7 +821,7 @@ def _share_schema_work_between_copies() -> None:
         entry = _curried_schemas.get(key)
         if entry is None or entry[0] is not schema_field:
             entry = (schema_field, curry(schema_field, data))
-            _remember(_curried_schemas, key, entry)
+            remember(_curried_schemas, key, entry, limit=_MAX_SHARED_SCHEMAS)
         return entry[1]
 
     infer_schema_from_config_class._pytest_resources = True  # type: ignore[attr-defined]

@@ -47,7 +47,7 @@ from pytest_resources._leak_audit import (
 from pytest_resources._ledger import Ledger
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
 from pytest_resources._multiprocess import _wire as wire
-from pytest_resources._plain_data import NotPlainData, frozen
+from pytest_resources._plain_data import NotPlainData, frozen, remember
 from pytest_resources._problems import Problems
 from pytest_resources._recording import Event, Hook, Location, Recording, format_user_traceback
 from pytest_resources._release_check import (
@@ -146,6 +146,7 @@ __all__ = [
     "redact",
     "register_resource_strategies",
     "release_check_available",
+    "remember",
     "setup_lines",
     "spend_no_time_shrinking",
     "take_snapshot",

@@ -4,7 +4,7 @@ equal in value and type all the way down."""
 from __future__ import annotations
 
 import pytest
-from plugin_internals import NotPlainData, frozen
+from plugin_internals import NotPlainData, frozen, remember
 
 
 @pytest.mark.parametrize(
@@ -66,3 +66,12 @@ def test_what_is_not_plain_is_frozen_by_the_caller_when_it_can() -> None:
     assert seen == [(frozenset({1}), 1), (frozenset({1}), 1)]
     with pytest.raises(NotPlainData):
         frozen([object()], 0, freeze_set)
+
+
+def test_a_cache_empties_once_it_holds_its_limit() -> None:
+    cache: dict[object, object] = {}
+    for number in range(3):
+        remember(cache, number, str(number), limit=3)
+    assert cache == {0: "0", 1: "1", 2: "2"}
+    remember(cache, 3, "3", limit=3)
+    assert cache == {3: "3"}

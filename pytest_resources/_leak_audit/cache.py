@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -14,7 +13,7 @@ from pytest_resources._leak_audit.forms import _Form
 from pytest_resources._leak_audit.needles import _is_env_var, _is_internal, _Needle, _PrivateName
 from pytest_resources._leak_audit.search import _Hit, _NeedleIndex, _StructureWalker, _text_hits
 from pytest_resources._leak_audit.user_code import _user_classes
-from pytest_resources._plain_data import NotPlainData, frozen
+from pytest_resources._plain_data import NotPlainData, frozen, remember
 
 # A run audits each live copy after setup and after teardown, and the user's instance, which
 # usually holds the same config; a test often opens the same resource several times. When every
@@ -80,7 +79,9 @@ def _hits_in_forms(
         return
     found = list(_hits_in_serialized_forms(model, key, forms, needles, names, data))
     if hits_key is not None:
-        _remember(_cached_hits, hits_key, _compact_hits(found, forms, needles))
+        remember(
+            _cached_hits, hits_key, _compact_hits(found, forms, needles), limit=_MAX_CACHED_AUDITS
+        )
     yield from found
 
 
@@ -122,12 +123,6 @@ def _hits_in_serialized_forms(
             yield form, hit
 
 
-def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
-    if len(cache) >= _MAX_CACHED_AUDITS:
-        cache.clear()
-    cache[key] = value
-
-
 def _serialized(model: BaseModel, key: str, form: _Form, data: object | None) -> object:
     """``form`` of ``model``, built once per data when the model's data is plain."""
     cache_key = None if data is None else (data, key, form.name)
@@ -138,7 +133,7 @@ def _serialized(model: BaseModel, key: str, form: _Form, data: object | None) ->
     except Exception:
         serialized = _NOT_APPLICABLE
     if cache_key is not None:
-        _remember(_cached_forms, cache_key, serialized)
+        remember(_cached_forms, cache_key, serialized, limit=_MAX_CACHED_AUDITS)
     return serialized
 
 
