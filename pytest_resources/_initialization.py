@@ -13,7 +13,7 @@ import contextlib
 import inspect
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from types import FrameType, TracebackType
@@ -25,12 +25,14 @@ from dagster._core.storage.dagster_run import DagsterRun
 
 from pytest_resources._detectors import UnusableLiveValue, unusable_live_values
 from pytest_resources._leak_audit import (
+    NotInspected,
     ResolvedConfig,
     RunStateWatch,
     find_private_leaks,
     find_secret_exposures,
     find_yielded_leaks,
 )
+from pytest_resources._leak_audit.needles import describe_error
 from pytest_resources._ledger import Ledger
 from pytest_resources._problems import Finding, Problems, find_problems
 from pytest_resources._recording import FaultPoint, Location, Recording, recording_active
@@ -111,6 +113,7 @@ class OpenResources:
         # Keys whose audit was switched off; nested resources follow their top-level key.
         self._unaudited = unaudited if settings.leak_audit else frozenset(named)
         self._leaks: list[Finding] = []
+        self._not_inspected: list[NotInspected] = []
         # Per audited key: its resolved config, taken before setup (EnvVars read once, here),
         # and what tells its run state from what existed before the run.
         self._config: dict[str, ResolvedConfig] = {}
@@ -162,11 +165,16 @@ class OpenResources:
             self._stack.close()
             self._finish(error)
             raise
-        values = {name: getattr(built, name) for name in self._named}
-        # Judged now, so that no reference to the values outlives the test.
-        self._unusable = unusable_live_values(values, strict=self._settings.strict_detectors)
-        if self._check:
-            self._audit_yielded(values)
+        try:
+            values = {name: getattr(built, name) for name in self._named}
+            # Judged now, so that no reference to the values outlives the test.
+            self._unusable = unusable_live_values(values, strict=self._settings.strict_detectors)
+            if self._check:
+                self._audit_yielded(values)
+        except BaseException as error:
+            # The resources are set up: whatever failed here, their teardown still runs.
+            self.__exit__(type(error), error, error.__traceback__)
+            raise
         return values[next(iter(values))] if self._single else values
 
     def __exit__(
@@ -201,10 +209,30 @@ class OpenResources:
                 continue
             top_level_key = key.split(".", 1)[0]
             launch_config = self._resource_config.get(top_level_key, {}).get("config")
-            config = ResolvedConfig.of(registered.source, resource_config=launch_config)
-            self._config[key] = config
-            if isinstance(registered.source, ConfigurableResourceFactory):
-                self._watches[key] = RunStateWatch(registered.source, config)
+            with self._inspecting(key, "before setup"):
+                config = ResolvedConfig.of(registered.source, resource_config=launch_config)
+                self._config[key] = config
+                if isinstance(registered.source, ConfigurableResourceFactory):
+                    self._watches[key] = RunStateWatch(registered.source, config)
+
+    @contextlib.contextmanager
+    def _inspecting(self, key: str, when: str) -> Iterator[None]:
+        """Where the audit inspects the user's objects, often inside Dagster's initialization: an
+        exception from there would become a failed setup of the user's resource (and skip its
+        teardown), so it is kept, and reported as an audit that could not be done."""
+        try:
+            yield
+        except Exception as error:
+            registered = self.recording.resources.get(key)
+            self._not_inspected.append(
+                NotInspected(
+                    key,
+                    registered.resource_class.__qualname__ if registered else "?",
+                    "every private value (the leak audit failed on this resource)",
+                    when,
+                    describe_error(error),
+                )
+            )
 
     def _user_instance(self, key: str) -> Any:
         registered = self.recording.resources.get(key)
@@ -213,27 +241,33 @@ class OpenResources:
 
     def _audit(self, key: str, live_copy: Any, when: str) -> None:
         user_instance = self._user_instance(key)
-        self._leaks.extend(
-            find_private_leaks(
-                live_copy,
-                key=key,
-                when=when,
-                user_instance=user_instance,
-                audit_user_instance=when == "after teardown",
-                resolved_config=self._config.get(key),
-            )
-        )
-        if self._settings.check_secrets:
+        with self._inspecting(key, when):
             self._leaks.extend(
-                find_secret_exposures(live_copy, key=key, when=when, user_instance=user_instance)
+                find_private_leaks(
+                    live_copy,
+                    key=key,
+                    when=when,
+                    user_instance=user_instance,
+                    audit_user_instance=when == "after teardown",
+                    resolved_config=self._config.get(key),
+                    not_inspected=self._not_inspected,
+                )
             )
+        if self._settings.check_secrets:
+            with self._inspecting(key, when):
+                self._leaks.extend(
+                    find_secret_exposures(
+                        live_copy, key=key, when=when, user_instance=user_instance
+                    )
+                )
 
     def _audit_after_setup(self, key: str, live_copy: Any) -> None:
         if self._audited(key):
             self._audit(key, live_copy, "after setup")
             watch = self._watches.get(key)
             if watch is not None:
-                watch.after_setup(live_copy)
+                with self._inspecting(key, "after setup"):
+                    watch.after_setup(live_copy)
 
     def _audit_yielded(self, values: Mapping[str, Any]) -> None:
         """What a top-level resource handed to ops, when that is not its live copy. (A nested
@@ -244,16 +278,18 @@ class OpenResources:
             if live_copy is None or value is live_copy or not self._audited(key):
                 continue
             user_instance = self._user_instance(key)
-            self._leaks.extend(
-                find_yielded_leaks(
-                    live_copy,
-                    value,
-                    key=key,
-                    when="after setup",
-                    resource_class=type(user_instance) if user_instance is not None else None,
-                    resolved_config=self._config.get(key),
+            with self._inspecting(key, "after setup"):
+                self._leaks.extend(
+                    find_yielded_leaks(
+                        live_copy,
+                        value,
+                        key=key,
+                        when="after setup",
+                        resource_class=type(user_instance) if user_instance is not None else None,
+                        resolved_config=self._config.get(key),
+                        not_inspected=self._not_inspected,
+                    )
                 )
-            )
 
     def _finish(self, error: BaseException | None) -> Problems:
         """Check the rules and audit after teardown; beside an error in flight the problems
@@ -263,7 +299,8 @@ class OpenResources:
                 if self._audited(key):
                     self._audit(key, live_copy, "after teardown")
             for key, watch in self._watches.items():
-                self._leaks.extend(watch.after_teardown(key))
+                with self._inspecting(key, "after teardown"):
+                    self._leaks.extend(watch.after_teardown(key))
         # What the run held (its private values, as run state to look for) goes with the run.
         self._watches.clear()
         self._config.clear()
@@ -286,9 +323,11 @@ class OpenResources:
                 leaks=self._leaks,
                 left_open=left_open,
                 never_exited=never_exited,
+                not_inspected=self._not_inspected,
             )
         else:
             problems = Problems(never_exited=never_exited)
+        ledger.not_inspected.extend(self._not_inspected)
         ledger.add(problems, self._run.run_id)
         self.problems = problems
         if error is not None:

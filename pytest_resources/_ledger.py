@@ -72,6 +72,8 @@ class Ledger:
     audits: list[Any] = field(default_factory=list)
     # Whether a run of this test watched what its resources released (the release check).
     release_checked: bool = False
+    # What the leak audit of this test's runs could not inspect (NotInspected), for its report.
+    not_inspected: list[Any] = field(default_factory=list)
     # Initializations entered and not yet exited, oldest first.
     open_initializations: list[OpenInitialization] = field(default_factory=list)
 
@@ -136,4 +138,5 @@ class Ledger:
             recording.release()
         self.recordings.clear()
         self.entries.clear()
+        self.not_inspected.clear()
         self.open_initializations.clear()

@@ -13,7 +13,13 @@ from typing import TypeAlias
 
 from pytest_resources._detectors import UnusableLiveValue, find_defects
 from pytest_resources._errors import LifecycleError, PrivateStateLeak
-from pytest_resources._leak_audit import Leak, SecretExposure, format_leak_report
+from pytest_resources._leak_audit import (
+    Leak,
+    NotInspected,
+    SecretExposure,
+    format_leak_report,
+    format_not_inspected,
+)
 from pytest_resources._recording import Recording
 from pytest_resources._release_check import Leftover, format_leftovers
 from pytest_resources._rules import (
@@ -36,6 +42,8 @@ class Problems:
     left_open: tuple[Leftover, ...] = ()
     # Where resources were opened and never closed by the test (the plugin closed them).
     never_exited: tuple[str, ...] = ()
+    # What the leak audit skipped: shown beside the problems, never one itself.
+    not_inspected: tuple[NotInspected, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.violations or self.leaks or self.left_open or self.never_exited)
@@ -53,6 +61,8 @@ class Problems:
             parts.append(format_leftovers(self.left_open))
         if self.leaks:
             parts.append(format_leak_report(self.leaks))
+        if self.not_inspected:
+            parts.append(format_not_inspected(self.not_inspected))
         return "\n\n".join(parts)
 
     def error(self) -> AssertionError:
@@ -71,6 +81,7 @@ def find_problems(
     leaks: Sequence[Finding] = (),
     left_open: Sequence[Leftover] = (),
     never_exited: Sequence[str] = (),
+    not_inspected: Sequence[NotInspected] = (),
 ) -> Problems:
     """Every rule ``recording`` broke (with ``facts``, those of a real run too), beside what
     the audits and the release check found. An injected fault's failure is the test's doing,
@@ -87,6 +98,7 @@ def find_problems(
         tuple(leaks),
         tuple(left_open),
         tuple(never_exited),
+        tuple(not_inspected),
     )
 
 
@@ -99,6 +111,7 @@ def report_problems(problems: Sequence[Problems], *, limit: int) -> AssertionErr
         tuple(leak for p in shown for leak in p.leaks),
         tuple(item for p in shown for item in p.left_open),
         tuple(where for p in shown for where in p.never_exited),
+        tuple(item for p in shown for item in p.not_inspected),
     )
     error = merged.error()
     if len(problems) > limit:

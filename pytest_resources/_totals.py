@@ -23,6 +23,8 @@ class SessionTotals:
     # Runs that broke a rule in tests marked xfail: what those tests expect, not news.
     expected_runs_with_problems: int = 0
     audited_examples: int = 0
+    # Values the leak audit skipped because it could not read them (NotInspected).
+    not_inspected: int = 0
 
     def add(self, test: Ledger, *, expected_to_fail: bool = False) -> None:
         if not test.recordings:
@@ -37,6 +39,7 @@ class SessionTotals:
         else:
             self.runs_with_problems += len(test.entries)
         self.audited_examples += sum(summary.examples for summary in test.audits)
+        self.not_inspected += len({item.place() for item in test.not_inspected})
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data, for an xdist worker to send to the controller."""
@@ -59,6 +62,11 @@ class SessionTotals:
         )
         if self.audited_examples:
             text += f", {self.audited_examples} generated configs audited under injected faults"
+        if self.not_inspected:
+            text += (
+                f"; {_count(self.not_inspected, 'value')} not inspected by the leak audit "
+                "(each test's report names them: pytest -rA)"
+            )
         broken, expected = self.runs_with_problems, self.expected_runs_with_problems
         if broken:
             text += f"; {_count(broken, 'run')} broke a rule"

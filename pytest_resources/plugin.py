@@ -427,6 +427,14 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
             _raise_end_of_test(test_runs, test_runs.ledger.unreported())
         return result
     finally:
+        if test_runs.ledger.not_inspected:
+            from pytest_resources._leak_audit import format_not_inspected
+
+            item.add_report_section(
+                "teardown",
+                "resources not inspected",
+                format_not_inspected(test_runs.ledger.not_inspected),
+            )
         item.config.stash[_RUN_CONTEXT].end_test(
             expected_to_fail=item.stash.get(_EXPECTED_TO_FAIL, False)
         )

@@ -14,6 +14,7 @@ import pytest
 
 import pytest_resources._audit as _audit
 import pytest_resources._leak_audit.cache as audit_cache
+import pytest_resources._leak_audit.search as audit_search
 import pytest_resources._recording as recording_module
 import pytest_resources._release_check.procfs as _procfs
 import pytest_resources._release_check.snapshot as _snapshot
@@ -116,6 +117,7 @@ __all__ = [
     "assert_no_private_leaks",
     "attribute_warnings",
     "audit_cache",
+    "audit_search",
     "check_run",
     "collect_resource_warnings",
     "dagster_errors_by_public_api",

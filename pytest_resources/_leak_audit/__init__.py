@@ -33,7 +33,14 @@ from pytest_resources._leak_audit.needles import (
     MIN_OBJECT_TEXT_LENGTH,
     MIN_TEXT_LENGTH,
 )
-from pytest_resources._leak_audit.report import Leak, SecretExposure, format_leak_report, redact
+from pytest_resources._leak_audit.report import (
+    Leak,
+    NotInspected,
+    SecretExposure,
+    format_leak_report,
+    format_not_inspected,
+    redact,
+)
 from pytest_resources._leak_audit.resolved_config import ResolvedConfig
 from pytest_resources._leak_audit.run_state import RunStateWatch
 from pytest_resources._leak_audit.secrets import find_secret_exposures
@@ -43,6 +50,7 @@ __all__ = [
     "MIN_OBJECT_TEXT_LENGTH",
     "MIN_TEXT_LENGTH",
     "Leak",
+    "NotInspected",
     "ResolvedConfig",
     "RunStateWatch",
     "SecretExposure",
@@ -52,5 +60,6 @@ __all__ = [
     "find_yielded_leaks",
     "forget_audited_forms",
     "format_leak_report",
+    "format_not_inspected",
     "redact",
 ]

@@ -22,8 +22,10 @@ from pytest_resources._leak_audit.report import (
     USER_INSTANCE,
     YIELDED_VALUE,
     Leak,
+    NotInspected,
     SecretExposure,
     format_leak_report,
+    format_not_inspected,
     redact,
 )
 from pytest_resources._leak_audit.resolved_config import ResolvedConfig
@@ -40,6 +42,7 @@ def find_private_leaks(
     user_instance: object | None = None,
     audit_user_instance: bool = True,
     resolved_config: ResolvedConfig | None = None,
+    not_inspected: list[NotInspected] | None = None,
 ) -> list[Leak]:
     """Every place where ``resource``'s run state shows in a serialized form of its config.
 
@@ -49,6 +52,8 @@ def find_private_leaks(
     ``resolved_config`` covers (by default :meth:`ResolvedConfig.of` the user's instance, its
     ``EnvVar``s as the live copy resolved them) is no leak wherever it is kept. Without either,
     the audit cannot tell config from run state and counts every private value.
+    Private values the audit cannot read (a dead ``weakref.proxy``, a proxy whose every attribute
+    raises) are skipped, and appended to ``not_inspected`` when given.
     Raises ``TypeError`` for an object that is not a pydantic model.
     """
     model = _require_model(resource, "find_private_leaks")
@@ -64,7 +69,7 @@ def find_private_leaks(
             audits.append((USER_INSTANCE, user_model))
     leaks: list[Leak] = []
     for audited, audited_model in audits:
-        leaks.extend(_audit_private_state(audited_model, key, when, audited, config))
+        leaks.extend(_audit_private_state(audited_model, key, when, audited, config, not_inspected))
     return leaks
 
 
@@ -76,6 +81,7 @@ def find_yielded_leaks(
     when: str | None = None,
     resource_class: type | None = None,
     resolved_config: ResolvedConfig | None = None,
+    not_inspected: list[NotInspected] | None = None,
 ) -> list[Leak]:
     """The live copy's run state in what ``yield_for_execution`` handed to ops.
 
@@ -91,7 +97,13 @@ def find_yielded_leaks(
     ):
         return []
     return _audit_private_state(
-        yielded, key, when, YIELDED_VALUE, resolved_config, also=_private_needles_and_names(model)
+        yielded,
+        key,
+        when,
+        YIELDED_VALUE,
+        resolved_config,
+        not_inspected,
+        also=_private_needles_and_names(model),
     )
 
 
@@ -111,13 +123,19 @@ def assert_no_private_leaks(
     :func:`find_secret_exposures`). Raises ``TypeError`` for an object that is not a pydantic model.
     """
     __tracebackhide__ = True
+    skipped: list[NotInspected] = []
     problems: list[Leak | SecretExposure] = [
-        *find_private_leaks(obj, key=key, when=when, user_instance=user_instance)
+        *find_private_leaks(
+            obj, key=key, when=when, user_instance=user_instance, not_inspected=skipped
+        )
     ]
     if check_secrets:
         problems.extend(find_secret_exposures(obj, key=key, when=when, user_instance=user_instance))
     if problems:
-        raise PrivateStateLeak(format_leak_report(problems))
+        report = format_leak_report(problems)
+        raise PrivateStateLeak(
+            f"{report}\n\n{format_not_inspected(skipped)}" if skipped else report
+        )
 
 
 def _audit_private_state(
@@ -126,12 +144,19 @@ def _audit_private_state(
     when: str | None,
     audited: str,
     config: ResolvedConfig | None,
-    also: tuple[list[_Needle], dict[str, _PrivateName]] | None = None,
+    not_inspected: list[NotInspected] | None,
+    also: tuple[list[_Needle], dict[str, _PrivateName], list[tuple[str, str]]] | None = None,
 ) -> list[Leak]:
-    all_needles, names = _private_needles_and_names(model)
+    all_needles, names, skipped = _private_needles_and_names(model)
     if also is not None:
         all_needles = [*also[0], *all_needles]
         names = {**also[1], **names}
+        skipped = [*also[2], *skipped]
+    if not_inspected is not None:
+        not_inspected.extend(
+            NotInspected(key, type(model).__qualname__, attribute, when, error)
+            for attribute, error in skipped
+        )
     needles = _NeedleIndex(
         needle
         for needle in all_needles

@@ -92,10 +92,12 @@ def _nested_models(model: BaseModel) -> Iterator[tuple[str, BaseModel]]:
 
 def _private_needles_and_names(
     model: BaseModel,
-) -> tuple[list[_Needle], dict[str, _PrivateName]]:
-    """The private values of ``model`` and of the resources nested in it, and their names."""
+) -> tuple[list[_Needle], dict[str, _PrivateName], list[tuple[str, str]]]:
+    """The private values of ``model`` and of the resources nested in it, their names, and the
+    attributes whose values could not be inspected (each with why)."""
     needles: list[_Needle] = []
     names: dict[str, _PrivateName] = {}
+    skipped: list[tuple[str, str]] = []
     pending: list[tuple[str, BaseModel, int]] = [("", model, 0)]
     visited: set[int] = set()
     while pending:
@@ -106,12 +108,28 @@ def _private_needles_and_names(
         for name, value in _private_state(current):
             attribute = f"{prefix}{name}"
             names.setdefault(name, _PrivateName(attribute, value))
-            needles.extend(_needles_for(attribute, "", value))
+            try:
+                needles.extend(_needles_for(attribute, "", value))
+            except Exception as error:
+                # A value that fights inspection (a dead weakref.proxy, a proxy whose every
+                # attribute raises, a dict another thread resizes) is the user's business, not a
+                # failure of their resource: skip it and say so.
+                skipped.append((attribute, describe_error(error)))
         pending.extend(
             (f"{prefix}{field_path}.", nested, depth + 1)
             for field_path, nested in _nested_models(current)
         )
-    return needles, names
+    return needles, names, skipped
+
+
+def describe_error(error: BaseException) -> str:
+    """``ReferenceError: weakly-referenced object no longer exists``, shortened; never raises."""
+    try:
+        message = str(error)
+    except Exception:
+        message = ""
+    message = message.splitlines()[0][:120] if message else ""
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def _needles_for(attribute: str, detail: str, value: object) -> list[_Needle]:
@@ -131,11 +149,11 @@ def _needles_for(attribute: str, detail: str, value: object) -> list[_Needle]:
             return
         visited.add(id(item))
         found.append(_Needle(label, item, _texts_of(item), detail))
-        if isinstance(item, Mapping):
-            for item_key, child in item.items():
+        if issubclass(type(item), Mapping):
+            for item_key, child in _snapshot_items(item):
                 visit(f"{label}[{_safe_repr(item_key)}]", child, depth + 1)
-        elif isinstance(item, list | tuple):
-            for position, child in enumerate(item):
+        elif issubclass(type(item), list | tuple):
+            for position, child in enumerate(_snapshot(item)):
                 visit(f"{label}[{position}]", child, depth + 1)
 
     visit(attribute, value, 0)
@@ -144,21 +162,47 @@ def _needles_for(attribute: str, detail: str, value: object) -> list[_Needle]:
 
 def _is_significant(value: object) -> bool:
     """Whether ``value`` is specific enough that finding it elsewhere is no coincidence."""
-    if value is None or isinstance(value, (bool, BaseModel, *_CODE_AND_TYPES)):
+    return _significant(value, set(), 0)
+
+
+def _significant(value: object, seen: set[int], depth: int) -> bool:
+    # type(), never isinstance(): isinstance asks the object for its __class__, which a lazy
+    # proxy or a dead weakref.proxy answers with an exception.
+    kind = type(value)
+    if value is None or issubclass(kind, (bool, BaseModel, *_CODE_AND_TYPES)):
         # A model's content is its own public config (a private reference to a nested resource);
         # classes, modules and functions are code, not state.
         return False
-    if isinstance(value, enum.Enum):
-        return _is_significant(value.value)
-    if isinstance(value, int | float):
-        return math.isfinite(value) and abs(value) >= MIN_NUMBER_MAGNITUDE
-    if isinstance(value, str | bytes):
-        return len(value.strip()) >= MIN_TEXT_LENGTH
-    if isinstance(value, Mapping):
-        return any(_is_significant(item) for item in value.values())
-    if isinstance(value, list | tuple | set | frozenset):
-        return any(_is_significant(item) for item in value)
-    return True
+    if issubclass(kind, enum.Enum):
+        return _significant(value.value, seen, depth)  # type: ignore[attr-defined]
+    if issubclass(kind, int | float):
+        return math.isfinite(value) and abs(value) >= MIN_NUMBER_MAGNITUDE  # type: ignore[arg-type]
+    if issubclass(kind, str | bytes):
+        return len(value.strip()) >= MIN_TEXT_LENGTH  # type: ignore[attr-defined]
+    container = issubclass(kind, Mapping | list | tuple | set | frozenset)
+    if not container:
+        return True
+    if id(value) in seen or depth >= _MAX_DEPTH:
+        # A container met again (one that holds itself) or too deep to tell adds nothing new.
+        return False
+    seen.add(id(value))
+    items = (
+        [item for _, item in _snapshot_items(value)]
+        if issubclass(kind, Mapping)
+        else _snapshot(value)
+    )
+    return any(_significant(item, seen, depth + 1) for item in items)
+
+
+def _snapshot(items: Any) -> tuple[object, ...]:
+    """The items of a list, tuple or set at one moment: ``tuple()`` of a built-in container runs
+    no Python code, so a thread that changes it meanwhile cannot break the walk."""
+    return tuple(items)
+
+
+def _snapshot_items(mapping: Any) -> tuple[tuple[object, object], ...]:
+    """A mapping's items at one moment (see :func:`_snapshot`)."""
+    return tuple(dict.items(mapping) if issubclass(type(mapping), dict) else mapping.items())
 
 
 _CODE_AND_TYPES = (

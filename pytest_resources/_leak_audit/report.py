@@ -55,6 +55,40 @@ class SecretExposure:
     hint: str = ""
 
 
+@dataclass(frozen=True)
+class NotInspected:
+    """A value the audit could not inspect and skipped: no failure of the resource, but the audit
+    is weaker for it. ``what`` is a private attribute (``_client``) or ``"every private value"``
+    when the audit of the whole resource failed."""
+
+    resource_key: str | None
+    resource_class: str
+    what: str
+    when: str | None
+    error: str
+
+    def place(self) -> str:
+        key = "resource" if self.resource_key is None else f"resource {self.resource_key!r}"
+        return f"{key} ({self.resource_class}): {self.what}"
+
+
+def format_not_inspected(skipped: Sequence[NotInspected]) -> str:
+    """One line per value skipped, with the moments it was skipped at."""
+    moments: dict[tuple[str, str], list[str]] = {}
+    for item in skipped:
+        whens = moments.setdefault((item.place(), item.error), [])
+        if item.when and item.when not in whens:
+            whens.append(item.when)
+    lines = [
+        f"  - {place}{', ' + ' and '.join(whens) if whens else ''} ({error})"
+        for (place, error), whens in moments.items()
+    ]
+    return (
+        "Not inspected by the leak audit (it could not read these values, so it skipped them; "
+        "the resource was set up and torn down as usual):\n" + "\n".join(lines)
+    )
+
+
 def format_leak_report(problems: Sequence[Leak | SecretExposure]) -> str:
     """A short failure message: one entry per leak (per resource, audited object and attribute),
     listing the moments it was seen and the forms it appeared in, values redacted."""

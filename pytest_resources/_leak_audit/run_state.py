@@ -58,7 +58,7 @@ class RunStateWatch:
 
     def after_setup(self, live_copy: BaseModel) -> None:
         """Learn the run's state from the live copy, while it holds it."""
-        needles, _names = _private_needles_and_names(live_copy)
+        needles, _names, _skipped = _private_needles_and_names(live_copy)
         self._run_state.extend(needle for needle in needles if self._is_run_state(needle.value))
 
     def _is_run_state(self, value: object) -> bool:
