@@ -25,6 +25,8 @@ class SessionTotals:
     audited_examples: int = 0
     # Values the leak audit skipped because it could not read them (NotInspected).
     not_inspected: int = 0
+    # The plugin's own errors that weakened every audit (a form it cannot build on this Dagster).
+    plugin_errors: set[str] = field(default_factory=set)
 
     def add(self, test: Ledger, *, expected_to_fail: bool = False) -> None:
         if not test.recordings:
@@ -44,13 +46,15 @@ class SessionTotals:
     def as_dict(self) -> dict[str, Any]:
         """Plain data, for an xdist worker to send to the controller."""
         numbers = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return {**numbers, "pids": sorted(self.pids)}
+        return {**numbers, "pids": sorted(self.pids), "plugin_errors": sorted(self.plugin_errors)}
 
     def merge(self, other: Mapping[str, Any]) -> None:
         """Add a worker's totals (from :meth:`as_dict`)."""
         for name, value in other.items():
             if name == "pids":
                 self.pids.update(value)
+            elif name == "plugin_errors":
+                self.plugin_errors.update(value)
             elif hasattr(self, name):
                 setattr(self, name, getattr(self, name) + value)
 

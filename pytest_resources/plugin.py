@@ -176,7 +176,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     worker_output = getattr(session.config, "workeroutput", None)
     context = session.config.stash.get(_RUN_CONTEXT, None)
     if worker_output is not None and context is not None:
+        _add_plugin_errors(context.totals)
         worker_output[_WORKER_OUTPUT_KEY] = context.totals.as_dict()
+
+
+def _add_plugin_errors(totals: Any) -> None:
+    """The forms this process's audits could not build (only if an audit ran: no import)."""
+    cache = sys.modules.get("pytest_resources._leak_audit.cache")
+    if cache is not None:
+        totals.plugin_errors.update(cache.unbuildable_forms())
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -197,9 +205,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         totals = SessionTotals()
         for worker in worker_totals:
             totals.merge(worker)
+    elif totals is not None:
+        _add_plugin_errors(totals)
     if totals is not None and totals.tests:
         terminalreporter.write_sep("-", "pytest-resources")
         terminalreporter.write_line(totals.summary())
+        for message in sorted(totals.plugin_errors):
+            terminalreporter.write_line(f"ERROR (pytest-resources): {message}", red=True)
 
 
 @pytest.fixture(scope="session")

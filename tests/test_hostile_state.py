@@ -269,3 +269,86 @@ def test_a_dict_resized_by_another_thread_is_read_at_one_moment() -> None:
     finally:
         stop.set()
         thread.join()
+
+
+CHANGED_DAGSTER = """
+import pytest
+from dagster._core.remote_representation import external_data
+
+
+def changed_signature(repository_def):
+    raise TypeError("from_def() missing 1 required keyword-only argument: 'context'")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def snapshot_api_changed():
+    # What a Dagster release that changes RepositorySnap.from_def looks like to the plugin.
+    external_data.RepositorySnap.from_def = staticmethod(changed_signature)
+    yield
+"""
+
+
+@pytest.mark.slow(seconds=5)
+def test_a_form_the_plugin_cannot_build_is_its_own_error(pytester: pytest.Pytester) -> None:
+    """A Dagster that moved an API the audit builds a form with weakens every audit: said once
+    for the session, as the plugin's error; the other forms still find the leak."""
+    pytester.makeconftest(CHANGED_DAGSTER)
+    pytester.makepyfile(
+        HOSTILE
+        + """
+def test_leaky(run_context):
+    with run_context.open(LeaksInsideCycle()):
+        pass
+
+
+def test_clean(run_context):
+    with run_context.open(HoldsItself()):
+        pass
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*run config: [[]'resources'[]][[]'leaks_inside_cycle'[]]*",
+            "ERROR (pytest-resources): the leak audit cannot build the form repository snapshot "
+            "on dagster * (TypeError: from_def() missing *), so every audit of this session "
+            "skipped it. A Dagster API the plugin relies on has changed: please report it to "
+            "pytest-resources, or pin dagster to a version it supports.",
+        ]
+    )
+    assert result.stdout.str().count("ERROR (pytest-resources)") == 1
+
+
+def test_a_resource_whose_state_does_not_pickle_is_no_plugin_error(
+    pytester: pytest.Pytester,
+) -> None:
+    """The twin: a form this resource's own code refuses (it will not be pickled) is skipped for
+    it alone, as not applicable."""
+    pytester.makepyfile(
+        """
+import threading
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+
+class RefusesPickling(dg.ConfigurableResource):
+    name: str = "client"
+    _lock: object = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context):
+        self._lock = threading.Lock()
+
+    def __getstate__(self):
+        raise TypeError("a RefusesPickling holds a lock and is never pickled")
+
+
+def test_opened(run_context):
+    with run_context.open(RefusesPickling()):
+        pass
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    assert "ERROR (pytest-resources)" not in result.stdout.str()

@@ -10,7 +10,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pydantic import BaseModel
 
 from pytest_resources._leak_audit.forms import _Form
-from pytest_resources._leak_audit.needles import _is_env_var, _is_internal, _Needle, _PrivateName
+from pytest_resources._leak_audit.needles import (
+    _is_env_var,
+    _is_internal,
+    _Needle,
+    _PrivateName,
+    describe_error,
+)
 from pytest_resources._leak_audit.search import _Hit, _NeedleIndex, _StructureWalker, _text_hits
 from pytest_resources._leak_audit.user_code import _user_classes
 from pytest_resources._plain_data import NotPlainData, frozen, remember
@@ -56,6 +62,36 @@ _SERIALIZING_ATTRIBUTES = frozenset(
 )
 
 
+# Forms the installed Dagster cannot build even for a plain resource (an API the plugin uses
+# moved): the plugin's error, said once per session (unbuildable_forms), never a silent skip.
+_probed_forms: dict[str, str | None] = {}
+
+
+def unbuildable_forms() -> list[str]:
+    """What this process's audits had to skip because the plugin cannot build a form here."""
+    return [message for message in _probed_forms.values() if message is not None]
+
+
+def _form_available(form: _Form) -> bool:
+    if form.probe is None:
+        return True
+    if form.name not in _probed_forms:
+        try:
+            form.probe()
+        except Exception as error:
+            import dagster
+
+            _probed_forms[form.name] = (
+                f"the leak audit cannot build the form {form.name} on dagster "
+                f"{dagster.__version__} ({describe_error(error)}), so every audit of this "
+                "session skipped it. A Dagster API the plugin relies on has changed: please "
+                "report it to pytest-resources, or pin dagster to a version it supports."
+            )
+        else:
+            _probed_forms[form.name] = None
+    return _probed_forms[form.name] is None
+
+
 def forget_audited_forms() -> None:
     """Drop the cached forms and hits: called when a test's records are released, so that
     nothing of the test's resources outlives it here."""
@@ -97,10 +133,12 @@ def _hits_in_serialized_forms(
     # form is walked once, and its hits are reported under each form's name.
     walked: list[tuple[object, str, list[_Hit]]] = []
     for form in forms:
+        if not _form_available(form):
+            continue
         serialized = _serialized(model, key or "resource", form, data)
         if serialized is _NOT_APPLICABLE:
-            # Not applicable to this resource (a live socket does not pickle, a private Dagster
-            # import moved): nothing in this form can be audited.
+            # Not applicable to this resource (its state does not pickle, its data does not
+            # dump): nothing in this form can be audited.
             continue
         hits: list[_Hit]
         if form.is_text:

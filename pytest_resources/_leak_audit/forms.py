@@ -18,12 +18,25 @@ from pytest_resources._leak_audit.needles import _MAX_DEPTH, _is_internal, _nest
 
 @dataclass(frozen=True)
 class _Form:
-    """One way a resource's config gets serialized. ``build`` raising means: not applicable."""
+    """One way a resource's config gets serialized. ``build`` raising means: not applicable to
+    this resource (its data does not dump, its state does not pickle). ``probe`` builds the form
+    of a plain resource: it fails only when the Dagster API the form is built with changed, which
+    is the plugin's problem, not the resource's."""
 
     name: str
     build: Callable[[BaseModel, str], object]
     is_text: bool = False
     dagster_only: bool = False
+    probe: Callable[[], object] | None = None
+
+
+def _probe_resource() -> BaseModel:
+    from dagster import ConfigurableResource
+
+    class PluginProbe(ConfigurableResource):  # type: ignore[type-arg]
+        value: str = "probe"
+
+    return PluginProbe()
 
 
 def _is_dagster_resource(model: BaseModel) -> bool:
@@ -173,15 +186,34 @@ class _UnpicklerOfLeftOut(pickle.Unpickler):
         return None
 
 
-_SNAPSHOT_FORM = _Form("repository snapshot", _repository_snapshot, dagster_only=True)
+def _probe(build: Callable[[BaseModel, str], object]) -> Callable[[], object]:
+    return lambda: build(_probe_resource(), "probe")
+
+
+_SNAPSHOT_FORM = _Form(
+    "repository snapshot",
+    _repository_snapshot,
+    dagster_only=True,
+    probe=_probe(_build_repository_snapshot),
+)
 
 _FORMS: tuple[_Form, ...] = (
     _Form("model_dump()", lambda model, _key: model.model_dump()),
     _Form("model_dump(mode='json')", lambda model, _key: model.model_dump(mode="json")),
     _Form("model_dump_json()", _model_dump_json),
-    _Form("_convert_to_config_dictionary()", _config_dictionary, dagster_only=True),
-    _Form("run config", _run_config, dagster_only=True),
-    _Form("to_config_schema()", _config_schema, dagster_only=True),
+    _Form(
+        "_convert_to_config_dictionary()",
+        _config_dictionary,
+        dagster_only=True,
+        probe=_probe(_config_dictionary),
+    ),
+    _Form("run config", _run_config, dagster_only=True, probe=_probe(_run_config)),
+    _Form(
+        "to_config_schema()",
+        _config_schema,
+        dagster_only=True,
+        probe=_probe(lambda model, _key: _config_schema_of_class.__wrapped__(type(model))),
+    ),
     _SNAPSHOT_FORM,
     _Form("pickle state", _pickled_state),
     _Form("repr()", lambda model, _key: repr(model), is_text=True),
