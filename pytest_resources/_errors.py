@@ -22,7 +22,9 @@ class ResourceUsageError(Exception):
 
 
 class ReleaseCheckUnavailable(UserWarning):
-    """The release check was asked for on a platform where it cannot look (no /proc)."""
+    """The release check was asked for where it cannot list descriptors and child processes:
+    Linux without a readable /proc, another system without psutil (only threads are compared
+    there), or Windows (threads and child processes only)."""
 
 
 # Shown as ``pytest_resources.LifecycleError``: where users import them from, not this module.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -18,27 +17,8 @@ from pytest_resources._release_check import (
     take_snapshot,
     unavailable_reason,
     wait_for_release,
+    warned_of,
 )
-
-# While a check lasts, every object that existed before it is frozen (gc.freeze): a garbage
-# collection, the check's own once it finds a leftover or one Python starts, then frees only
-# what the run created. An unclosed object dropped before the run is freed after the check, and
-# its ResourceWarning is not blamed on the run; and the check's collection is cheap. Checks can
-# nest: each freezes what exists when it starts, the last to finish unfreezes.
-_checks_in_progress = 0
-
-
-def _freeze_existing_objects() -> None:
-    global _checks_in_progress
-    gc.freeze()
-    _checks_in_progress += 1
-
-
-def _unfreeze_after_the_last_check() -> None:
-    global _checks_in_progress
-    _checks_in_progress -= 1
-    if _checks_in_progress == 0:
-        gc.unfreeze()
 
 
 class ReleaseWatch:
@@ -47,15 +27,21 @@ class ReleaseWatch:
     def __init__(self, allow: AllowList) -> None:
         self.allow = allow
         self.attributor = Attributor()
-        self._warnings = collect_resource_warnings(collect_garbage=False)
+        # An unclosed object dropped before the run can be freed, and warn, during the check
+        # (its own garbage collection, once it finds a leftover): what it held was open in the
+        # snapshot before the run, so its warning is not the run's. The interpreter's own state
+        # (gc, warnings filters) is left as the user's code set it.
+        self._warnings = collect_resource_warnings(
+            collect_garbage=False, existed_before=lambda record: warned_of(record, self._before)
+        )
         self._found_warnings = self._warnings.__enter__()
         self._before = take_snapshot()
-        _freeze_existing_objects()
 
     @classmethod
     def start(cls, allow: AllowList) -> ReleaseWatch:
-        """Start watching; where /proc is missing only threads can be compared, and a warning
-        says so rather than letting the check pass silently."""
+        """Start watching; where descriptors cannot be listed (Linux without /proc, another
+        system without psutil, Windows) a warning says what is compared instead, rather than
+        letting the check pass silently."""
         if not release_check_available():
             warnings.warn(
                 ReleaseCheckUnavailable(f"pytest-resources: {unavailable_reason()}"), stacklevel=3
@@ -65,9 +51,6 @@ class ReleaseWatch:
     def finish(self, resource_classes: Mapping[str, type[Any]] | None = None) -> list[Leftover]:
         """What is left open; a warning raised in the setup code of one of ``resource_classes``
         (key to class) is put on that key."""
-        try:
-            left_open = self.attributor.attribute(wait_for_release(self._before, allow=self.allow))
-            self._warnings.__exit__(None, None, None)
-        finally:
-            _unfreeze_after_the_last_check()
+        left_open = self.attributor.attribute(wait_for_release(self._before, allow=self.allow))
+        self._warnings.__exit__(None, None, None)
         return [*left_open, *attribute_warnings(self._found_warnings, resource_classes or {})]

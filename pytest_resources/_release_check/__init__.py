@@ -36,7 +36,7 @@ from pytest_resources._release_check.state import (
     ProcessState,
     ThreadInfo,
 )
-from pytest_resources._release_check.unclosed import collect_resource_warnings
+from pytest_resources._release_check.unclosed import collect_resource_warnings, warned_of
 
 __all__ = [
     "DEFAULT_ALLOW",
@@ -58,4 +58,5 @@ __all__ = [
     "take_snapshot",
     "unavailable_reason",
     "wait_for_release",
+    "warned_of",
 ]

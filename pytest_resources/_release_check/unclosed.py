@@ -5,25 +5,33 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import re
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pytest_resources._release_check.leftovers import Leftover
+from pytest_resources._release_check.state import ProcessState
 
 
 @contextlib.contextmanager
-def collect_resource_warnings(*, collect_garbage: bool = True) -> Iterator[list[Leftover]]:
+def collect_resource_warnings(
+    *,
+    collect_garbage: bool = True,
+    existed_before: Callable[[warnings.WarningMessage], bool] = lambda record: False,
+) -> Iterator[list[Leftover]]:
     """Collect ``ResourceWarning``s and exceptions ignored in ``__del__`` raised inside.
 
     Yields a list that is filled on exit, after a ``gc.collect()`` so that objects only a
     reference cycle kept alive are finalized (and warn) inside. That collection costs what a full
     collection costs in the process (about 0.1 s once Dagster is imported):
     ``collect_garbage=False`` skips it, and then only what reference counting frees is seen.
-    Other warnings recorded meanwhile are emitted again on exit, so they reach pytest's own
-    warning capture. ``warnings`` state is process-wide: warnings from other threads are caught
-    too.
+    A ``ResourceWarning`` for which ``existed_before`` is true is dropped: what it warns of was
+    open before, not this run's. Other warnings recorded meanwhile are emitted again on exit, so
+    they reach pytest's own warning capture. ``warnings`` state is process-wide: warnings from
+    other threads are caught too.
     """
     # Imported here: _recording imports dagster, and this package loads with the plugin's header.
     from pytest_resources._recording import Location
@@ -50,7 +58,7 @@ def collect_resource_warnings(*, collect_garbage: bool = True) -> Iterator[list[
             finally:
                 sys.unraisablehook = previous_hook
     for record in recorded:
-        if issubclass(record.category, ResourceWarning):
+        if issubclass(record.category, ResourceWarning) and not existed_before(record):
             where = f" (at {Location(record.filename, record.lineno)})" if record.filename else ""
             location = (record.filename, record.lineno) if record.filename else None
             found.append(
@@ -66,3 +74,18 @@ def collect_resource_warnings(*, collect_garbage: bool = True) -> Iterator[list[
                 record.lineno,
                 source=record.source,
             )
+
+
+_FD_IN_MESSAGE = re.compile(r"\bfd=(\d+)")
+
+
+def warned_of(record: warnings.WarningMessage, before: ProcessState) -> bool:
+    """Whether an unclosed-object warning names what was already open in ``before``: a file by
+    its path (``unclosed file <... name='/tmp/x.log'>``) or a socket by its descriptor
+    (``fd=7``). A run's own leak is missed only if it reopened that path, or got that number
+    after the older holder closed it."""
+    name = getattr(record.source, "name", None)
+    if isinstance(name, str) and os.path.realpath(name) in before.fds.values():
+        return True
+    match = _FD_IN_MESSAGE.search(str(record.message))
+    return match is not None and int(match.group(1)) in before.fds
