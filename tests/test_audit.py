@@ -372,55 +372,157 @@ def test_budget(run_context):
     assert bounded <= 3  # the failing run and hypothesis' replays of it
 
 
-def test_a_validator_that_raises_other_than_a_validation_error_is_a_finding(
+def test_a_validator_that_raises_other_than_a_validation_error_fails_the_audit(
+    pytester: pytest.Pytester,
+) -> None:
+    """Dagster reports a TypeError from a validator as a crash of the run, not as a config error
+    naming the field: the audit fails on it, naming the validator, its field and the fix. The
+    twins raising ValueError, or pinned to a value the validator takes, pass."""
+    pytester.makepyfile(
+        RESOURCES
+        + """
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+SECRET = {"json_schema_extra": {"dagster__is_secret": True}}
+
+
+class OAuthClient(dg.ConfigurableResource):
+    # Broken: any token type but two is a TypeError.
+    client_secret: str = Field(default="s3cr3t-value-1234", **SECRET)
+    token_type: str
+
+    @field_validator("token_type")
+    @classmethod
+    def known_type(cls, value):
+        if value not in ("bearer", "mac") and value:
+            raise TypeError(f"unsupported token type {value!r}")
+        return value
+
+
+class Careful(dg.ConfigurableResource):
+    token_type: str
+
+    @field_validator("token_type")
+    @classmethod
+    def known_type(cls, value):
+        if value not in ("bearer", "mac") and value:
+            raise ValueError(f"unsupported token type {value!r}")
+        return value
+
+
+class Window(dg.ConfigurableResource):
+    # Broken: a model validator that refuses some configs with a KeyError.
+    start: int
+    end: int
+
+    @model_validator(mode="after")
+    def ordered(self):
+        if self.start > self.end:
+            raise KeyError("start after end")
+        return self
+
+
+class Mode(dg.ConfigurableResource):
+    mode: Literal["read", "write"] = "read"
+
+
+def test_oauth(run_context):
+    run_context.audit(OAuthClient, max_examples=10)
+
+
+def test_careful(run_context):
+    run_context.audit(Careful, max_examples=10)
+
+
+def test_window(run_context):
+    run_context.audit(Window, max_examples=10)
+
+
+def test_oauth_pinned(run_context):
+    run_context.audit(OAuthClient, token_type="bearer", max_examples=3)
+
+
+def test_literal(run_context):
+    run_context.audit(Mode, max_examples=3)
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "E*ConfigFailure: field_validator OAuthClient.known_type (field 'token_type') raised "
+            "TypeError: unsupported token type *",
+            "E*  for * of * generated configs, e.g. OAuthClient(*token_type=*).",
+            "E*  TypeError is not a validation error: Dagster reports it as a crash of the run, "
+            "where a ValueError would be a config error naming the field.",
+            "E*  Raise ValueError (or AssertionError) in the validator, which pydantic reports as "
+            "a validation error; or pin the field for the audit: "
+            "run_context.audit(OAuthClient, token_type=<a value or strategy>).",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E*ConfigFailure: model_validator Window.ordered raised KeyError: 'start after end'",
+            "E*or pin the field for the audit: run_context.audit(Window, <field>=<a value or "
+            "strategy>).",
+        ]
+    )
+    assert "s3cr3t-value-1234" not in result.stdout.str()
+
+
+def test_a_config_failure_names_the_nested_resource_that_raised(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(
         RESOURCES
         + """
-from pydantic import field_validator
+class Inner(dg.ConfigurableResource):
+    url: str
+
+    def setup_for_execution(self, context):
+        if not self.url:
+            raise RuntimeError("no url to connect to")
 
 
-class Picky(dg.ConfigurableResource):
-    name: str
-
-    @field_validator("name")
-    @classmethod
-    def not_empty(cls, value):
-        if not value:
-            raise TypeError("name must not be empty")
-        return value
+class Outer(dg.ConfigurableResource):
+    inner: Inner
+    label: str = "outer"
 
 
-class Careful(dg.ConfigurableResource):
-    name: str
+class OuterThatRaises(dg.ConfigurableResource):
+    inner: Inner
+    label: str
 
-    @field_validator("name")
-    @classmethod
-    def not_empty(cls, value):
-        if not value:
-            raise ValueError("name must not be empty")
-        return value
+    def setup_for_execution(self, context):
+        if not self.label:
+            raise RuntimeError("no label")
 
 
-def test_picky(run_context):
-    summary = run_context.audit(Picky, max_examples=5)
-    assert len(summary.findings) == 1
-    print(summary)
+def test_inner_raises(run_context):
+    run_context.audit(Outer, max_examples=10)
 
 
-def test_careful(run_context):
-    assert run_context.audit(Careful, max_examples=5).findings == ()
+def test_outer_raises(run_context):
+    run_context.audit(OuterThatRaises, inner=Inner(url="http://example.test"), max_examples=10)
+
+
+def test_inner_pinned(run_context):
+    run_context.audit(Outer, inner=Inner(url="http://example.test"), max_examples=3)
 """
     )
-    result = pytester.runpytest("-s")
-    result.assert_outcomes(passed=2)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(
         [
-            "*audited Picky: 5 generated configs, *; every lifecycle rule and the leak audit held",
-            "finding: validating Picky raised TypeError (not a validation error) for * generated "
-            "configs, e.g. TypeError: name must not be empty, for (name=''): a defect of Picky, "
-            "whose users get a TypeError instead of pydantic's message naming the field (a "
-            "validator should raise ValueError or AssertionError)",
+            "E*ConfigFailure: Inner's own code (nested in Outer as `inner`) raised RuntimeError: "
+            "no url to connect to",
+            "E*If Inner cannot take such a value, constrain the field *, e.g. `url: str = "
+            "Field(min_length=1)` or `Field(pattern=...)`;",
+            "E*or pin it for the audit: run_context.audit(Outer, inner=<a value or strategy>).",
         ]
+    )
+    result.stdout.fnmatch_lines(
+        ["E*ConfigFailure: OuterThatRaises's own code raised RuntimeError: no label"]
     )

@@ -175,7 +175,8 @@ def redact(value: object) -> str:
         return f"{bytes(value[:2])!r}… ({len(value)} bytes)"
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         text = str.__str__(value) if isinstance(value, str) else repr(value)
-        return f"'{text[:2]}…' ({len(text)} chars)"
+        # Escaped, so that a control character cannot break the message's lines.
+        return f"'{repr(text[:2])[1:-1]}…' ({len(text)} chars)"
     if isinstance(value, Mapping | list | tuple | set | frozenset):
         return f"{type(value).__name__} of {len(value)} items"
     return f"{type(value).__module__}.{type(value).__qualname__} object"

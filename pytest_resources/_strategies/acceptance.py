@@ -65,6 +65,8 @@ class Rejection(NamedTuple):
     message: str
     # The exception's type when it is neither pydantic's ValidationError nor a DagsterError.
     odd_error: str | None = None
+    # For such an exception, the validator it came from, as its traceback shows it.
+    raised_in: str | None = None
 
 
 def rejection_from(error: Exception, cls: type[dg.Config], config: Mapping[str, Any]) -> Rejection:
@@ -77,7 +79,31 @@ def rejection_from(error: Exception, cls: type[dg.Config], config: Mapping[str, 
     if isinstance(error, ValidationError | dg.DagsterError):
         return Rejection(None, message)
     name = type(error).__qualname__
-    return Rejection(None, f"{name}: {message}", odd_error=name)
+    return Rejection(
+        None, f"{name}: {message}", odd_error=name, raised_in=_raising_validator(error)
+    )
+
+
+def _raising_validator(error: BaseException) -> str | None:
+    """The innermost validator of a pydantic model on the traceback, with the fields it
+    validates: ``field_validator Token.check_type (field 'token_type')``. None when no frame is
+    one (a plain function validator, code the validator called): then no field is named."""
+    found = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        frame = traceback.tb_frame
+        owner = frame.f_locals.get("cls", type(frame.f_locals.get("self")))
+        decorators = getattr(owner, "__pydantic_decorators__", None)
+        for kind in ("field_validators", "model_validators"):
+            for name, decorator in getattr(decorators, kind, {}).items():
+                function = getattr(decorator.func, "__func__", decorator.func)
+                if getattr(function, "__code__", None) is frame.f_code:
+                    fields = getattr(decorator.info, "fields", ())
+                    named = ", ".join(repr(field) for field in fields)
+                    where = f" (field {named})" if len(fields) == 1 else f" (fields {named})"
+                    found = f"{kind[:-1]} {owner.__name__}.{name}{where if fields else ''}"
+        traceback = traceback.tb_next
+    return found
 
 
 @dataclass
@@ -90,7 +116,7 @@ class RejectionStats:
     # Rejections by an exception other than a validation error, by its type: a defect of the
     # class, reported by the audit; with the first such message and config.
     odd_errors: Counter[str] = field(default_factory=Counter)
-    first_odd: dict[str, str] = field(default_factory=dict)
+    first_odd: dict[str, tuple[Rejection, str]] = field(default_factory=dict)
     # Once given, the verdict stands: hypothesis must see the same error when it replays.
     verdict: str | None = None
 
@@ -100,7 +126,7 @@ class RejectionStats:
         self.first.setdefault(rejection.key, (rejection, shown))
         if rejection.odd_error is not None:
             self.odd_errors[rejection.odd_error] += 1
-            self.first_odd.setdefault(rejection.odd_error, f"{rejection.message}, for ({shown})")
+            self.first_odd.setdefault(rejection.odd_error, (rejection, shown))
 
 
 @dataclass(frozen=True)

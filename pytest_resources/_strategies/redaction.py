@@ -38,5 +38,7 @@ def masked(cls: type[dg.Config], config: Mapping[str, Any], text: str) -> str:
     for key, value in config.items():
         long_enough = isinstance(value, str) and len(value) >= _SHORTEST_MASKED_SECRET
         if long_enough and _is_secret(cls, key):
-            text = text.replace(value, shown_value(cls, key, value))
+            # Its repr first: an exception message often quotes the value with repr().
+            for spelling in (repr(value), value):
+                text = text.replace(spelling, shown_value(cls, key, value))
     return text
