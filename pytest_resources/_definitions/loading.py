@@ -62,7 +62,7 @@ def target_from_pyproject(rootpath: Path) -> Target:
     """The module ``dagster dev`` would load from the project's pyproject.toml."""
     if sys.version_info >= (3, 11):
         import tomllib
-    else:  # pragma: no cover - pytest depends on tomli before Python 3.11
+    else:  # pragma: no cover - a declared dependency before Python 3.11
         import tomli as tomllib
 
     path = rootpath / "pyproject.toml"
