@@ -379,19 +379,20 @@ class UnusableLiveValue:
     def hint(self) -> str:
         if self.what.startswith("an unentered"):
             return (
-                "enter it in yield_for_execution and yield what it gives: "
-                "`with self.connect() as connection: yield connection`."
+                "enter it in yield_for_execution (or a @dg.resource generator) and yield what "
+                "it gives: `with self.connect() as connection: yield connection`."
             )
         if self.what.startswith("a coroutine"):
             return (
-                "Dagster does not await create_resource or get_object_to_set_on_execution_context:"
-                " make it a plain def, or do the async work in an async yield_for_execution."
+                "Dagster does not await create_resource, get_object_to_set_on_execution_context"
+                " or a @dg.resource function: make it a plain def, or do the async work in an "
+                "async yield_for_execution."
             )
         return (
             "get_object_to_set_on_execution_context returns what ops get and is not run as a "
-            "generator, and what yield_for_execution yields is handed out as it is: return or "
-            "yield the client itself; a generator is consumed once, by the first op that "
-            "iterates it."
+            "generator, and what yield_for_execution (or a @dg.resource generator) yields is "
+            "handed out as it is: return or yield the client itself; a generator is consumed "
+            "once, by the first op that iterates it."
         )
 
 
@@ -447,7 +448,8 @@ def find_defects(
     recording: Recording, unusable: Sequence[UnusableLiveValue] = (), *, strict: bool = False
 ) -> list[Violation]:
     """The misspelled hooks of every class a recording initialized (once per class), and the
-    ``unusable`` values it handed out (:func:`unusable_live_values`), as broken rules."""
+    ``unusable`` values its resources (classes and function resources, not plain values) handed
+    out (:func:`unusable_live_values`), as broken rules."""
     found: list[Violation] = []
     seen: set[type[Any]] = set()
 
@@ -473,13 +475,18 @@ def find_defects(
             )
     for value in unusable:
         handing_out = recording.resources.get(value.key)
-        if handing_out is None:
-            continue  # a plain value or function resource: not the resource's own doing
+        made_by = (
+            handing_out.resource_class
+            if handing_out is not None
+            else recording.function_resources.get(value.key)
+        )
+        if made_by is None:
+            continue  # a plain value: nobody's resource
         found.append(
             Violation(
                 Rule.LIVE_VALUE,
                 value.key,
-                handing_out.resource_class,
+                made_by,
                 value.describe(),
                 value.hint(),
                 events_of(value.key),

@@ -321,3 +321,37 @@ class HookLookAlikes(_Releases, _HookLikeBase):
 
     def teardown_after_executions(self, context: dg.InitResourceContext) -> None:
         pass  # overrides its base's helper, which the base's teardown calls
+
+
+# --- function resources: no hooks to record, a teardown all the same --------------------------
+
+
+@dg.resource
+def closes_badly(context):
+    """Breaks rule 5: its code after the yield raises."""
+    yield "connection"
+    raise ConnectionError("could not close the function's connection")
+
+
+@dg.resource
+def closes_cleanly(context):
+    """Correct: its code after the yield runs, and returns."""
+    closed = []
+    yield "connection"
+    closed.append(True)
+
+
+@dg.resource
+def handles_its_close(context):
+    """Correct: its teardown catches its own error."""
+    yield "connection"
+    try:
+        raise ConnectionError("already closed")
+    except ConnectionError:
+        pass
+
+
+@dg.resource
+def yields_rows(context):
+    """Breaks rule 10: ops get a generator, not the rows."""
+    yield (row for row in [1, 2])

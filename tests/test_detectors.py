@@ -666,7 +666,8 @@ def test_own_context_manager(resource):
             "*_ test_unentered _*",
             "E*ops get context.resources.yields_unentered as an unentered context manager "
             "(_GeneratorContextManager) made by YieldsUnentered.connect, not a usable object;*",
-            "E*hint: enter it in yield_for_execution and yield what it gives:*",
+            "E*hint: enter it in yield_for_execution (or a @dg.resource generator) and yield "
+            "what it gives:*",
         ]
     )
     # Reported once each: the checkpoint at the end of the test does not repeat them.
