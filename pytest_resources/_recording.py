@@ -827,7 +827,9 @@ def _teardown_watched(events: Iterator[Any], recording: Recording, key: str) -> 
             handed_out = True
     except dagster.DagsterUserCodeExecutionError as error:
         if handed_out:
-            recording.failed_teardowns.append(FailedTeardown(key, error.user_exception or error))
+            user_exception = error.user_exception  # never truth-tested: it is the user's object
+            failed = error if user_exception is None else user_exception
+            recording.failed_teardowns.append(FailedTeardown(key, failed))
         raise
 
 

@@ -354,7 +354,7 @@ def _failed_teardowns(recording: Recording) -> list[Violation]:
             source = registered.resource_class
             where = f"tearing down {failed.key!r}, outside its own hooks (a resource nested in it),"
         hint = _TEARDOWN_HINT
-        if isinstance(failed.exception, RuntimeError) and failed.exception.args == (
+        if type(failed.exception) is RuntimeError and failed.exception.args == (
             "generator didn't stop",
         ):
             hint = "a @contextmanager resource must yield exactly once, the yield in try/finally."

@@ -355,3 +355,20 @@ def handles_its_close(context):
 def yields_rows(context):
     """Breaks rule 10: ops get a generator, not the rows."""
     yield (row for row in [1, 2])
+
+
+class HostileError(Exception):
+    """An exception that refuses to be shown or truth-tested."""
+
+    def __bool__(self) -> bool:
+        raise RuntimeError("no truth value")
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+@dg.resource
+def closes_hostilely(context):
+    """Breaks rule 5 with an exception the report must survive."""
+    yield "connection"
+    raise HostileError

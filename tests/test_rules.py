@@ -29,6 +29,7 @@ from resources_for_tests import (
     YieldWithoutTeardown,
     closes_badly,
     closes_cleanly,
+    closes_hostilely,
     handles_its_close,
     yields_rows,
 )
@@ -247,6 +248,14 @@ def test_rule_5_a_function_resources_teardown_raises(direct_runs: DirectRuns) ->
             "  recorded events in run *, in order:",
             "    (none)",
         ]
+    )
+
+
+def test_rule_5_survives_a_hostile_exception(direct_runs: DirectRuns) -> None:
+    with pytest.raises(LifecycleError) as raised, direct_runs.open({"db": closes_hostilely}):
+        pass
+    lines_of(str(raised.value)).fnmatch_lines(
+        ["  the code after the yield of closes_hostilely raised HostileError: <unprintable*"]
     )
 
 
