@@ -47,6 +47,7 @@ from dagster._config.pythonic_config.resource import (
     ConfigurableResourceFactory,
     PartialResource,
 )
+from dagster._core.execution import resources_init
 
 from pytest_resources._plain_data import NotPlainData, frozen, remember
 
@@ -138,6 +139,16 @@ class RegisteredResource:
     source: Any = None
 
 
+@dataclass(frozen=True)
+class FailedTeardown:
+    """A resource's teardown that raised where Dagster swallows it: Dagster's own teardown of
+    the resource under a top-level key (a function resource's code after its ``yield`` has no
+    hook to record; ``build_resources`` does not even log the failure)."""
+
+    key: str
+    exception: BaseException
+
+
 @dataclass
 class Recording:
     """The records of one resource initialization: one ``open``, one ``build_resources``."""
@@ -150,6 +161,10 @@ class Recording:
     nesting: list[tuple[str, str]] = field(default_factory=list)
     # (class, keys): one instance reachable under several keys, so Dagster sets it up as often.
     shared: list[tuple[type[Any], tuple[str, ...]]] = field(default_factory=list)
+    # Top-level keys of a function resource (@dg.resource, @dg.io_manager): key -> its function.
+    function_resources: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # Teardowns that raised where Dagster swallows the error, seen for every kind of resource.
+    failed_teardowns: list[FailedTeardown] = field(default_factory=list)
     # Copies Dagster made and set up, with the key they serve: the live state, for audits.
     live_copies: list[tuple[str, Any]] = field(default_factory=list)
     # Called with (key, live copy) as soon as a resource is set up, while it holds its state.
@@ -207,7 +222,13 @@ class Recording:
             identity = value
             resource_class = type(value)
         else:
-            return False  # plain values and function resources have no hooks to record
+            # Plain values and function resources have no hooks to record; a function of the
+            # user's (not Dagster's wrapper of a plain value) is what a broken rule names.
+            if isinstance(value, dagster.ResourceDefinition) and not _is_dagsters(
+                value.resource_fn
+            ):
+                self.function_resources[key] = value.resource_fn
+            return False
         registered = RegisteredResource(key, resource_class, parent_key, value)
         self._by_object_id.setdefault(id(identity), []).append(registered)
         self._keep_alive.append(identity)
@@ -336,6 +357,8 @@ class Recording:
         wait for the garbage collector, and an unclosed file of a broken resource would warn in
         whichever later test the collector happens to run."""
         self.events.clear()
+        self.failed_teardowns.clear()
+        self.function_resources.clear()
         self.live_copies.clear()
         self.on_ready.clear()
         self.resources.clear()
@@ -348,6 +371,10 @@ class Recording:
         self.live_copies.append((key, live_copy))
         for listener in self.on_ready:
             listener(key, live_copy)
+
+
+def _is_dagsters(function: Any) -> bool:
+    return str(getattr(function, "__module__", None)).split(".", 1)[0] == "dagster"
 
 
 def choose_registration(
@@ -723,7 +750,8 @@ def _release_hooks(cls: type[Any]) -> None:
 
 @functools.cache
 def _install_copy_wrappers() -> None:
-    """Wrap Dagster's copy methods once per process; they pass through outside a recording."""
+    """Wrap Dagster's copy methods (and its schema work and teardown, below) once per process;
+    they pass through outside a recording."""
     if getattr(ConfigurableResourceFactory._with_updated_values, "_pytest_resources", False):
         return  # this module was imported afresh (pytester restores sys.modules): wrap once
     resolve_nested = ConfigurableResourceFactory._resolve_and_update_nested_resources
@@ -760,6 +788,49 @@ def _install_copy_wrappers() -> None:
     )
     ConfigurableResourceFactory._with_updated_values = _with_updated_values  # type: ignore[method-assign]
     _share_schema_work_between_copies()
+    _watch_teardowns()
+
+
+# --- Dagster's teardown of each resource, whatever its kind ------------------------------------
+
+
+def _watch_teardowns() -> None:
+    """Follow the generator Dagster drives each top-level resource with, whatever its kind (a
+    ConfigurableResource, a function resource, an IO manager), to see the teardowns it
+    swallows: ``build_resources`` drops them silently, a run only logs them."""
+    original = resources_init.single_resource_event_generator
+
+    def single_resource_event_generator(
+        context: Any, resource_name: str, resource_def: Any
+    ) -> Iterator[Any]:
+        events = original(context, resource_name, resource_def)
+        recording = _recording_of_run(context) if _active_recordings else None
+        return events if recording is None else _teardown_watched(events, recording, resource_name)
+
+    resources_init.single_resource_event_generator = single_resource_event_generator  # type: ignore[assignment]
+
+
+def _recording_of_run(context: Any) -> Recording | None:
+    # InitResourceContext.run is dagster_run renamed (1.8 has only dagster_run, now deprecated).
+    run = context.run if hasattr(type(context), "run") else context.dagster_run
+    run_id = getattr(run, "run_id", None)
+    return next((r for r in reversed(_active_recordings) if r.run_id == run_id), None)
+
+
+def _teardown_watched(events: Iterator[Any], recording: Recording, key: str) -> Iterator[Any]:
+    """``events`` as they are; what Dagster's user-code boundary raises once the resource was
+    handed out (its one item) is its teardown's failure, which Dagster catches."""
+    handed_out = False
+    try:
+        for event in events:
+            yield event
+            handed_out = True
+    except dagster.DagsterUserCodeExecutionError as error:
+        if handed_out:
+            user_exception = error.user_exception  # never truth-tested: it is the user's object
+            failed = error if user_exception is None else user_exception
+            recording.failed_teardowns.append(FailedTeardown(key, failed))
+        raise
 
 
 # --- Dagster's schema work, once per class and config while recording --------------------------

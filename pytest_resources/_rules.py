@@ -11,7 +11,7 @@ about a real run (:class:`RunFacts`); rules 9 and 10 are the detectors'
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +78,8 @@ class Violation:
 
     rule: Rule
     key: str
-    resource_class: type[Any]
+    # The resource's class; a function resource's function, which the report names the same way.
+    resource_class: type[Any] | Callable[..., Any]
     what_happened: str
     hint: str
     events: tuple[Event, ...]
@@ -124,6 +125,7 @@ def check_recording(recording: Recording) -> list[Violation]:
         for events in _by_process(event for event in recording.events if event.key == key):
             violations.extend(_check_resource(recording, registered.resource_class, key, events))
     violations.extend(_check_nesting(recording))
+    violations.extend(_failed_teardowns(recording))
     return violations
 
 
@@ -316,11 +318,59 @@ def _teardown_raises(calls: _Calls) -> _Broken | None:
         return _Broken(
             Rule.TEARDOWN_RAISES,
             f"{call.hook} raised {describe_exception(call.exception)}",
-            "catch and handle errors while releasing resources; Dagster logs a failed "
-            "teardown as an engine event and reports the run as a success.",
+            _TEARDOWN_HINT,
             call.exception,
         )
     return None
+
+
+_TEARDOWN_HINT = (
+    "catch and handle errors while releasing resources; Dagster logs a failed teardown as an "
+    "engine event and reports the run as a success."
+)
+
+
+def _failed_teardowns(recording: Recording) -> list[Violation]:
+    """Rule 5 for the teardowns Dagster swallowed whose error no recorded hook raised (those
+    the rules above judge): a function resource's or IO manager function's code after its
+    ``yield``, or a function resource nested in a recorded resource."""
+    recorded = {
+        id(event.exception): event.key.split(".", 1)[0]
+        for event in recording.events
+        if event.exception is not None
+    }
+    found = []
+    for failed in recording.failed_teardowns:
+        if recorded.get(id(failed.exception)) == failed.key:
+            continue
+        function = recording.function_resources.get(failed.key)
+        registered = recording.resources.get(failed.key)
+        source: type[Any] | Callable[..., Any] = dagster.ResourceDefinition
+        where = f"tearing down {failed.key!r}"
+        if function is not None:
+            source = function
+            where = f"the code after the yield of {getattr(function, '__qualname__', function)}"
+        elif registered is not None:
+            source = registered.resource_class
+            where = f"tearing down {failed.key!r}, outside its own hooks (a resource nested in it),"
+        hint = _TEARDOWN_HINT
+        if type(failed.exception) is RuntimeError and failed.exception.args == (
+            "generator didn't stop",
+        ):
+            hint = "a @contextmanager resource must yield exactly once, the yield in try/finally."
+        found.append(
+            Violation(
+                Rule.TEARDOWN_RAISES,
+                failed.key,
+                source,
+                f"{where} raised {describe_exception(failed.exception)}",
+                hint,
+                tuple(event for event in recording.events if event.key == failed.key),
+                recording.run_id,
+                failed.exception,
+            )
+        )
+    return found
 
 
 def _yielded_again(call: Event) -> bool:
@@ -500,8 +550,7 @@ def _teardown_failures(
                 ", ".join(failure.keys) or "(unknown)",
                 cls,
                 f"Dagster reported in pid {failure.pid}: {failure.message}",
-                "catch and handle errors while releasing resources; Dagster logs a failed "
-                "teardown as an engine event and reports the run as a success.",
+                _TEARDOWN_HINT,
                 tuple(e for e in recording.events if e.pid == failure.pid),
                 recording.run_id,
                 failure.exception,

@@ -24,6 +24,7 @@ from pytest_resources import RunContext
 from pytest_resources._context import TestRuns
 from pytest_resources._definitions.loading import DefinitionsError, module_path, parse_target
 from pytest_resources._detectors import (
+    annotation_kind,
     edit_distance,
     find_defects,
     misspelled_hooks,
@@ -114,6 +115,7 @@ __all__ = [
     "Site",
     "TeardownFailure",
     "Violation",
+    "annotation_kind",
     "assert_no_private_leaks",
     "attribute_warnings",
     "audit_cache",

@@ -811,3 +811,154 @@ def test_a_nested_partial_under_no_key_fails_with_dagsters_error(
     # Dagster's own error for the unwired partial fails that item; the rest of the code
     # location is still checked.
     result.stdout.fnmatch_lines(["FAILED my_project/definitions.py::resource[[]pipeline[]] - *"])
+
+
+# Every kind of resource a code location holds, its teardown broken (rule 5) or correct.
+TEARDOWNS = """
+    import contextlib
+
+    import dagster as dg
+
+    from my_project.resources import ClosesBadly
+
+
+    @dg.resource
+    def generator(context):
+        yield "client"
+        raise RuntimeError("the generator's close failed")
+
+
+    @dg.resource
+    @contextlib.contextmanager
+    def context_manager(context):
+        try:
+            yield "client"
+        finally:
+            raise OSError("the context manager's close failed")
+
+
+    @dg.resource
+    @contextlib.contextmanager
+    def retries(context):
+        for attempt in range(2):
+            yield "client"
+
+
+    @dg.resource(config_schema={"region": str})
+    def configurable(context):
+        yield context.resource_config["region"]
+        raise ValueError("the configured close failed")
+
+
+    class Store(dg.IOManager):
+        def handle_output(self, context, obj):
+            pass
+
+        def load_input(self, context):
+            return None
+
+
+    @dg.io_manager
+    def store(context):
+        yield Store()
+        raise ConnectionError("the store's close failed")
+
+
+    class HoldsAClient(dg.ConfigurableResource):
+        client: dg.ResourceDependency[str]
+
+
+    class YieldsBadly(dg.ConfigurableResource):
+        @contextlib.contextmanager
+        def yield_for_execution(self, context):
+            yield self
+            raise KeyError("the override's close failed")
+
+
+    @dg.resource
+    def closes_cleanly(context):
+        closed = []
+        yield "client"
+        closed.append(True)
+
+
+    @dg.resource
+    def catches_its_own(context):
+        yield "client"
+        try:
+            raise RuntimeError("handled")
+        except RuntimeError:
+            pass
+
+
+    @dg.resource
+    def returns(context):
+        return "client"
+
+
+    defs = dg.Definitions(
+        resources={
+            "generator": generator,
+            "context_manager": context_manager,
+            "retries": retries,
+            "configured": configurable.configured({"region": "eu-west-1"}),
+            "store": store,
+            "holder": HoldsAClient(client=context_manager),
+            "hooks": ClosesBadly(),
+            "override": YieldsBadly(),
+            "closes_cleanly": closes_cleanly,
+            "catches_its_own": catches_its_own,
+            "returns": returns,
+            "plain": dg.ResourceDefinition.hardcoded_resource("value"),
+            "io_manager": dg.FilesystemIOManager(),
+        }
+    )
+"""
+
+
+def test_every_kind_of_resource_whose_teardown_raises_fails(pytester: pytest.Pytester) -> None:
+    code_location(pytester, TEARDOWNS)
+    result = _run(pytester, "--dagster-definitions", "my_project.definitions")
+    result.assert_outcomes(passed=5, failed=8)
+    rule_5 = "broke rule 5: teardown must not raise (Dagster only logs it and lets the run succeed)"
+    result.stdout.fnmatch_lines(
+        [
+            "*_ resource[[]generator[]] _*",
+            f"resource 'generator' (my_project.definitions.generator) {rule_5}",
+            "  the code after the yield of generator raised RuntimeError: the generator's close "
+            "failed",
+            "  hint: catch and handle errors while releasing resources;*",
+            '*File "*my_project/definitions.py", line 12, in generator',
+            "*_ resource[[]context_manager[]] _*",
+            f"resource 'context_manager' (my_project.definitions.context_manager) {rule_5}",
+            "  the code after the yield of context_manager raised OSError: the context "
+            "manager's close failed",
+            "*_ resource[[]retries[]] _*",
+            "  the code after the yield of retries raised RuntimeError: generator didn't stop",
+            "  hint: a @contextmanager resource must yield exactly once, the yield in try/finally.",
+            "*_ resource[[]configured[]] _*",
+            f"resource 'configured' (my_project.definitions.configurable) {rule_5}",
+            "  the code after the yield of configurable raised ValueError: the configured close "
+            "failed",
+            "*_ resource[[]store[]] _*",
+            f"resource 'store' (my_project.definitions.store) {rule_5}",
+            "  the code after the yield of store raised ConnectionError: the store's close failed",
+            "*_ resource[[]holder[]] _*",
+            f"resource 'holder' (my_project.definitions.HoldsAClient) {rule_5}",
+            "  tearing down 'holder', outside its own hooks (a resource nested in it), raised "
+            "OSError: the context manager's close failed",
+            "*_ resource[[]hooks[]] _*",
+            f"resource 'hooks' (my_project.resources.ClosesBadly) {rule_5}",
+            "  teardown_after_execution raised RuntimeError: close failed",
+            "*_ resource[[]override[]] _*",
+            f"resource 'override' (my_project.definitions.YieldsBadly) {rule_5}",
+            '  yield_for_execution exit raised KeyError: "the override\'s close failed"',
+            "closes_cleanly*@resource closes_cleanly*passed*",
+            "catches_its_own*@resource catches_its_own*passed*",
+            "returns*@resource returns*passed*",
+            "plain*passed*",
+            "io_manager*FilesystemIOManager*passed*",
+        ]
+    )
+    # Each once: what a hook recorded is not reported again from Dagster's teardown.
+    assert result.stdout.str().count("broke rule 5") == 8

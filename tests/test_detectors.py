@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import types
+import typing
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Optional, Union
 
 import dagster as dg
 import pytest
+import typing_extensions
+from dagster import InitResourceContext as ResourceContext
 from plugin_internals import (
     Leftover,
+    annotation_kind,
     attribute_warnings,
     edit_distance,
     find_defects,
@@ -20,6 +24,10 @@ from plugin_internals import (
     unusable_live_value,
     unusable_live_values,
 )
+from resources_for_tests import HookLookAlikes, MisspelledEveryWay
+
+if TYPE_CHECKING:  # named in annotations only, as under a type checker: never importable here
+    from dagster import InitResourceContext
 
 # --- edit distance ----------------------------------------------------------------------------
 
@@ -102,6 +110,108 @@ def test_a_misspelled_hook_is_found(resource_class: type[Any], name: str, hook: 
     assert found.filename == __file__
     assert f"Dagster never calls {name}." in found.describe()
     assert found.hint().startswith(f"rename it to {hook};")
+
+
+# --- misspelled hooks: the context written every way, the name misspelled every way ---------
+
+
+class MisspelledEveryWayAsText(dg.ConfigurableResource):
+    """MisspelledEveryWay with its annotations as strings (this module has `from __future__
+    import annotations`), also names no code can resolve (InitResourceContext is imported for
+    type checkers only) and an alias resolved through the module."""
+
+    def teardown_for_execution(
+        self,
+        context: Optional[dg.InitResourceContext] = None,  # noqa: UP045
+    ) -> None:
+        pass
+
+    def setup_for_executon(self, context: InitResourceContext | None) -> None:
+        pass
+
+    def yield_for_executon(
+        self,
+        context: typing.Union[None, ResourceContext],  # noqa: RUF036, UP007
+    ) -> Any:
+        pass
+
+    def tear_down_after_execution(self, context: Annotated[InitResourceContext, "run"]) -> None:
+        pass
+
+    def teardownAfterExecution(
+        self,
+        context: typing_extensions.Annotated[typing_extensions.Optional[ResourceContext], 1],  # noqa: UP045
+    ) -> None:
+        pass
+
+    def SetupForExecution(self, context: "dg.InitResourceContext") -> None:  # noqa: UP037
+        pass
+
+    def setup_for_executions(
+        self,
+        context: Optional["ResourceContext"],  # noqa: UP037, UP045
+    ) -> None:
+        pass
+
+    def teardown_after_executions(self, ctx: Any, /) -> None:
+        pass
+
+    def yield_for_executions(self, *args: Any) -> Any:
+        pass
+
+    def Teardown_After_Execution(self, context: Any = None, *, force: bool = False) -> None:
+        pass
+
+
+EVERY_WAY = {
+    "teardown_for_execution": "teardown_after_execution",
+    "setup_for_executon": "setup_for_execution",
+    "yield_for_executon": "yield_for_execution",
+    "tear_down_after_execution": "teardown_after_execution",
+    "teardownAfterExecution": "teardown_after_execution",
+    "SetupForExecution": "setup_for_execution",
+    "setup_for_executions": "setup_for_execution",
+    "teardown_after_executions": "teardown_after_execution",
+    "yield_for_executions": "yield_for_execution",
+    "Teardown_After_Execution": "teardown_after_execution",
+}
+
+
+@pytest.mark.parametrize("resource_class", [MisspelledEveryWay, MisspelledEveryWayAsText])
+def test_every_way_of_writing_the_context_and_the_name_is_found(resource_class: type[Any]) -> None:
+    found = misspelled_hooks(resource_class)
+    assert {hook.name: str(hook.hook) for hook in found} == EVERY_WAY
+
+
+@pytest.mark.parametrize(
+    ("annotation", "kind"),
+    [
+        (Optional[dg.InitResourceContext], "a resource context"),  # noqa: UP045
+        (dg.InitResourceContext | None, "a resource context"),
+        (Union[None, dg.InitResourceContext], "a resource context"),  # noqa: UP007
+        (Union[dg.InitResourceContext, dg.AssetExecutionContext], "a resource context"),  # noqa: UP007
+        (Annotated[Optional[dg.InitResourceContext], "run"], "a resource context"),  # noqa: UP045
+        (typing_extensions.Annotated[dg.InitResourceContext, 1], "a resource context"),
+        ("Optional[ResourceContext]", "a resource context"),  # the alias, from this module
+        ("Optional['dg.InitResourceContext']", "a resource context"),
+        ("typing.Union[None, 'InitResourceContext']", "a resource context"),
+        (Optional["ResourceContext"], "a resource context"),  # a ForwardRef
+        (Any, "anything"),
+        (typing_extensions.Any, "anything"),
+        ("Optional[Any]", "anything"),
+        (object, "anything"),
+        (None, "None"),
+        ("None", "None"),
+        (Optional[dg.AssetExecutionContext], "something else"),  # noqa: UP045
+        ("dg.OpExecutionContext | None", "something else"),
+        ("list[InitResourceContext]", "something else"),
+        ("Union[Any, int]", "something else"),
+        ("not python (", "something else"),
+        ("Loops", "something else"),  # a string naming a string: never parsed again
+    ],
+)
+def test_annotation_kinds(annotation: Any, kind: str) -> None:
+    assert annotation_kind(annotation, {**globals(), "Loops": "Loops"}) == kind
 
 
 # --- misspelled hooks: correct twins, never reported --------------------------------------------
@@ -192,7 +302,8 @@ class RedefinesDagsterMethods(dg.ConfigurableIOManagerFactory):
 
 
 @pytest.mark.parametrize(
-    "resource_class", [Helpers, CallsItsOwnHelper, ExtendsAnIntegration, RedefinesDagsterMethods]
+    "resource_class",
+    [Helpers, CallsItsOwnHelper, ExtendsAnIntegration, RedefinesDagsterMethods, HookLookAlikes],
 )
 def test_correct_classes_have_no_misspelled_hook(resource_class: type[Any]) -> None:
     assert misspelled_hooks(resource_class) == []
@@ -201,6 +312,7 @@ def test_correct_classes_have_no_misspelled_hook(resource_class: type[Any]) -> N
 def test_strict_also_reports_private_and_called_look_alikes() -> None:
     assert {found.name for found in misspelled_hooks(Helpers, strict=True)} == {
         "_setup_for_execution",
+        "_teardown_for_execution",
         "create_resources",
         "create_resourse",
         "setup_for_executions",
@@ -208,6 +320,17 @@ def test_strict_also_reports_private_and_called_look_alikes() -> None:
     assert [found.name for found in misspelled_hooks(CallsItsOwnHelper, strict=True)] == [
         "teardown_for_execution"
     ]
+    # Each of these is kept out by one condition of the default form (docs/defect-kinds.md).
+    assert {found.name for found in misspelled_hooks(HookLookAlikes, strict=True)} == {
+        "teardown_for_execution",  # the mixin's own code calls it
+        "teardown_after_executions",  # its base calls it, through getattr
+        "create_resources",  # a classmethod
+        "yield_for_executions",  # a staticmethod
+        "setup_for_executon",  # takes an op's context
+        "yield_for_executon",  # needs a keyword argument too
+        "create_resourse",  # takes names
+        "teardown_after_executon",  # takes an op's context, or None
+    }
 
 
 def test_hostile_class_attributes_do_not_crash() -> None:
@@ -543,7 +666,8 @@ def test_own_context_manager(resource):
             "*_ test_unentered _*",
             "E*ops get context.resources.yields_unentered as an unentered context manager "
             "(_GeneratorContextManager) made by YieldsUnentered.connect, not a usable object;*",
-            "E*hint: enter it in yield_for_execution and yield what it gives:*",
+            "E*hint: enter it in yield_for_execution (or a @dg.resource generator) and yield "
+            "what it gives:*",
         ]
     )
     # Reported once each: the checkpoint at the end of the test does not repeat them.
@@ -629,6 +753,65 @@ def test_twin_run(run_context):
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["E*resource 'resource' (*.ForgetsToClose) broke rule 9:*"])
+
+
+def test_a_hook_misspelled_with_an_optional_context_fails_its_test(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+from typing import Optional
+
+import dagster as dg
+from resources_for_tests import HookLookAlikes, MisspelledEveryWay
+
+
+class NeverCloses(dg.ConfigurableResource):
+    def teardown_for_execution(self, context: Optional[dg.InitResourceContext] = None) -> None:
+        pass
+
+
+class Closes(dg.ConfigurableResource):
+    def teardown_after_execution(self, context: Optional[dg.InitResourceContext] = None) -> None:
+        pass
+
+
+def test_never_closes(run_context):
+    with run_context.open(NeverCloses()):
+        pass
+
+
+def test_misspelled_every_way(run_context):
+    with run_context.open(MisspelledEveryWay()):
+        pass
+
+
+def test_closes(run_context):
+    with run_context.open(Closes()):
+        pass
+
+
+def test_look_alikes(run_context):
+    with run_context.open(HookLookAlikes()):
+        pass
+"""
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_never_closes _*",
+            "E*LifecycleError: 1 lifecycle rule broken:",
+            "E*resource 'never_closes' (test_a_hook_misspelled_with_an_optional_context_fails_its"
+            "_test.NeverCloses) broke rule 9: lifecycle hooks are named as Dagster names them",
+            "E*NeverCloses.teardown_for_execution (at test_a_hook_misspelled_*.py:8) is named "
+            "almost like the lifecycle hook teardown_after_execution, which Dagster calls by "
+            "name: Dagster never calls teardown_for_execution.",
+            "*_ test_misspelled_every_way _*",
+            "E*LifecycleError: 10 lifecycle rules broken:",
+        ]
+    )
+    assert result.stdout.str().count("broke rule 9") == 11
 
 
 # --- as broken rules ---------------------------------------------------------------------------

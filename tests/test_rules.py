@@ -27,6 +27,11 @@ from resources_for_tests import (
     YieldSetupTwice,
     YieldWithoutSetup,
     YieldWithoutTeardown,
+    closes_badly,
+    closes_cleanly,
+    closes_hostilely,
+    handles_its_close,
+    yields_rows,
 )
 
 from pytest_resources import LifecycleError
@@ -217,6 +222,52 @@ def test_rule_5_teardown_raises(direct_runs: DirectRuns) -> None:
             "*the exception Dagster would have swallowed (your frames):",
             '*File "*resources_for_tests.py", line *, in teardown_after_execution',
             "*RuntimeError: could not close the connection pool",
+        ]
+    )
+
+
+def test_rule_5_a_function_resources_teardown_raises(direct_runs: DirectRuns) -> None:
+    # Its twins pass: a teardown that runs cleanly, and one that handles its own error.
+    with direct_runs.open({"clean": closes_cleanly, "handled": handles_its_close}) as opened:
+        assert opened == {"clean": "connection", "handled": "connection"}
+    resources = {"clean": closes_cleanly, "db": closes_badly, "handled": handles_its_close}
+    with pytest.raises(LifecycleError) as raised, direct_runs.open(resources):
+        pass
+    lines_of(str(raised.value)).fnmatch_lines(
+        [
+            "1 lifecycle rule broken:",
+            "",
+            "resource 'db' (resources_for_tests.closes_badly) broke rule 5: teardown must not "
+            "raise (Dagster only logs it and lets the run succeed)",
+            "  the code after the yield of closes_badly raised ConnectionError: could not close "
+            "the function's connection",
+            "  hint: catch and handle errors while releasing resources;*",
+            "  the exception Dagster would have swallowed (your frames):",
+            '*File "*resources_for_tests.py", line *, in closes_badly',
+            "*ConnectionError: could not close the function's connection",
+            "  recorded events in run *, in order:",
+            "    (none)",
+        ]
+    )
+
+
+def test_rule_5_survives_a_hostile_exception(direct_runs: DirectRuns) -> None:
+    with pytest.raises(LifecycleError) as raised, direct_runs.open({"db": closes_hostilely}):
+        pass
+    lines_of(str(raised.value)).fnmatch_lines(
+        ["  the code after the yield of closes_hostilely raised HostileError: <unprintable*"]
+    )
+
+
+def test_rule_10_a_function_resource_that_yields_a_generator(direct_runs: DirectRuns) -> None:
+    with pytest.raises(LifecycleError) as raised, direct_runs.open({"rows": yields_rows}):
+        pass
+    lines_of(str(raised.value)).fnmatch_lines(
+        [
+            "resource 'rows' (resources_for_tests.yields_rows) broke rule 10: ops get a usable "
+            "live value, not a generator or an unentered context manager",
+            "  ops get context.resources.rows as a generator made by yields_rows.<locals>."
+            "<genexpr>, not a usable object; Dagster hands it out as it is.",
         ]
     )
 
