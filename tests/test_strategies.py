@@ -259,7 +259,7 @@ def test_constraints_are_read_from_metadata_so_minimal_values_sit_on_the_bounds(
         "i": 1,
         "ci": 3,
         "cs": "aa",
-        "grouped": -1,
+        "grouped": -3,  # the lower bound: bounds are drawn before values between them
     }
 
 
