@@ -560,6 +560,15 @@ class Headroom(dg.ConfigurableResource):
         yield self
 
 
+class Chunks(dg.ConfigurableResource):
+    chunk: int = Field(ge=-100, le=1000, multiple_of=10)
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        self._left = 1 / (1000 - self.chunk)
+        yield self
+
+
 class Careful(dg.ConfigurableResource):
     # Correct: zero is excluded by the bounds, so dividing is safe.
     batch_size: int = Field(ge=1, le=1000)
@@ -579,12 +588,16 @@ def test_headroom(run_context):
     run_context.audit(Headroom)
 
 
+def test_chunks(run_context):
+    run_context.audit(Chunks)
+
+
 def test_careful(run_context):
     run_context.audit(Careful)
 """
     )
     result = pytester.runpytest("-p", "hypothesis", f"--hypothesis-seed={seed}")
-    result.assert_outcomes(passed=1, failed=2)
+    result.assert_outcomes(passed=1, failed=3)
     result.stdout.fnmatch_lines(["*ZeroDivisionError*"])
     assert "FAILED test_the_audit_draws_declared_bounds_whatever_the_seed.py::test_careful" not in (
         result.stdout.str()

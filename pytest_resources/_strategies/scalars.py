@@ -30,11 +30,16 @@ def integers(constraints: Constraints) -> st.SearchStrategy[int]:
     if constraints.multiple_of is None:
         return _edges_first([0, low, high], low, high, st.integers(low, high))
     step = abs(int(constraints.multiple_of))
-    # Draw the multiplier, so that every value is a multiple and the bounds still hold.
-    return st.integers(
-        None if low is None else -(-low // step),
-        None if high is None else high // step,
-    ).map(lambda multiplier: multiplier * step)
+    return _multiples(
+        None if low is None else -(-low // step), None if high is None else high // step, step
+    )
+
+
+def _multiples(low: int | None, high: int | None, step: Number) -> st.SearchStrategy[Number]:
+    """Multiples of ``step`` whose multiplier lies in [low, high]: every value is a multiple and
+    the bounds still hold; the multipliers' edges are drawn as the values' are."""
+    multipliers = _edges_first([0, low, high], low, high, st.integers(low, high))
+    return multipliers.map(lambda multiplier: multiplier * step)
 
 
 def _edges_first(
@@ -73,10 +78,11 @@ def floats(constraints: Constraints) -> st.SearchStrategy[float]:
     step = constraints.multiple_of
     # pydantic checks multiple_of with a tolerance: rounding misses, and a multiple that sits on
     # an exclusive bound, are rare and rejected by validation.
-    return st.integers(
+    return _multiples(
         None if low is None else math.ceil(low / step),
         None if high is None else math.floor(high / step),
-    ).map(lambda multiplier: multiplier * step)
+        step,
+    )
 
 
 # Words that make a str field a file system path: `path`, `db_path`, `output_dir`, `root_folder`,
