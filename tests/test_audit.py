@@ -526,3 +526,79 @@ def test_inner_pinned(run_context):
     result.stdout.fnmatch_lines(
         ["E*ConfigFailure: OuterThatRaises's own code raised RuntimeError: no label"]
     )
+
+
+@pytest.mark.slow(seconds=8)
+@pytest.mark.parametrize("seed", [1, 5, 8, 15, 19])
+def test_the_audit_draws_declared_bounds_whatever_the_seed(
+    pytester: pytest.Pytester, seed: int
+) -> None:
+    """A setup that divides by a field's bound fails the audit for every seed, not for some."""
+    pytester.makepyfile(
+        """
+from contextlib import contextmanager
+
+import dagster as dg
+from pydantic import Field
+
+
+class Batches(dg.ConfigurableResource):
+    batch_size: int = Field(ge=0, le=1000)
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        self._per_batch = 1 / self.batch_size
+        yield self
+
+
+class Headroom(dg.ConfigurableResource):
+    used: float = Field(ge=-5.5, le=99.5)
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        self._left = 1 / (99.5 - self.used)
+        yield self
+
+
+class Chunks(dg.ConfigurableResource):
+    chunk: int = Field(ge=-100, le=1000, multiple_of=10)
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        self._left = 1 / (1000 - self.chunk)
+        yield self
+
+
+class Careful(dg.ConfigurableResource):
+    # Correct: zero is excluded by the bounds, so dividing is safe.
+    batch_size: int = Field(ge=1, le=1000)
+    rate: float = Field(gt=0.0, lt=2.0)
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        self._per_batch = 1 / self.batch_size / self.rate / (2.0 - self.rate)
+        yield self
+
+
+def test_batches(run_context):
+    run_context.audit(Batches)
+
+
+def test_headroom(run_context):
+    run_context.audit(Headroom)
+
+
+def test_chunks(run_context):
+    run_context.audit(Chunks)
+
+
+def test_careful(run_context):
+    run_context.audit(Careful)
+"""
+    )
+    result = pytester.runpytest("-p", "hypothesis", f"--hypothesis-seed={seed}")
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(["*ZeroDivisionError*"])
+    assert "FAILED test_the_audit_draws_declared_bounds_whatever_the_seed.py::test_careful" not in (
+        result.stdout.str()
+    )

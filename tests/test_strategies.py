@@ -255,12 +255,10 @@ def test_constraints_are_read_from_metadata_so_minimal_values_sit_on_the_bounds(
     assert re.fullmatch(r"[a-z]{2}\d", bounded["pat"])
     assert bounded["ml"] == [0]
     assert bounded["grouped"] == 0
-    assert minimal(resource_configs(Constrained, grouped=...), lambda c: c["grouped"] < 0) == {
-        "i": 1,
-        "ci": 3,
-        "cs": "aa",
-        "grouped": -1,
-    }
+    negative = minimal(resource_configs(Constrained, grouped=...), lambda c: c["grouped"] < 0)
+    # The lower bound (drawn as an edge) or the negative value nearest zero: both are simplest.
+    assert negative.pop("grouped") in (-3, -1)
+    assert negative == {"i": 1, "ci": 3, "cs": "aa"}
 
 
 @QUICK
