@@ -55,7 +55,7 @@ class Problems:
             parts.append(format_leak_report(self.leaks))
         return "\n\n".join(parts)
 
-    def error(self) -> AssertionError:
+    def error(self) -> LifecycleError | PrivateStateLeak:
         """A broken rule or something left open is a LifecycleError; leaks alone are a
         PrivateStateLeak."""
         lifecycle = self.violations or self.left_open or self.never_exited
