@@ -97,11 +97,12 @@ if variant == "plain":
             times.append(time.perf_counter() - start)
     instance.dispose()
 else:
-    from pytest_resources._context import RunContext
+    from pytest_resources._context import Session
 
-    context = RunContext()
+    session = Session()
+    context = session.run_context
     for i in range(runs + 1):
-        context.begin_test("bench")
+        session.begin_test("bench")
         start = time.perf_counter()
         result = context.materialize(
             [m.users, m.report], resources={"client": m.client()},
@@ -109,10 +110,10 @@ else:
         )
         elapsed = time.perf_counter() - start
         assert result.success and len(result.pids) == 2, result
-        context.end_test()
+        session.end_test()
         if i:
             times.append(elapsed)
-    context.close()
+    session.close()
 print(json.dumps(times))
 """
 

@@ -24,19 +24,20 @@ from typing import Any
 import dagster
 
 from bench.run import SCENARIOS
-from pytest_resources._context import RunContext
+from pytest_resources._context import Session
 
 # Records accumulate per test; start a new one this often, as bench.run does.
 CALLS_PER_TEST = 100
 
 
 def opens(
-    context: RunContext, resource: Any, use: Any, count: int, *, raw: bool, audit: bool = True
+    session: Session, resource: Any, use: Any, count: int, *, raw: bool, audit: bool = True
 ) -> None:
+    context = session.run_context
     for number in range(count):
         if number % CALLS_PER_TEST == 0:
-            context.end_test()
-            context.begin_test("bench-profile")
+            session.end_test()
+            session.begin_test("bench-profile")
         if raw:
             with dagster.build_resources({"r": resource}, instance=context.instance) as built:
                 use(built.r)
@@ -68,16 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    context = RunContext()
-    context.warm_up()
+    session = Session()
+    session.warm_up()
     for name in names:
         make, use = SCENARIOS[name]
         resource = make()
         audit = not args.no_audit
-        opens(context, resource, use, 20, raw=args.raw, audit=audit)  # warm-up: lazy imports
+        opens(session, resource, use, 20, raw=args.raw, audit=audit)  # warm-up: lazy imports
         profiler = cProfile.Profile()
         profiler.enable()
-        opens(context, resource, use, args.opens, raw=args.raw, audit=audit)
+        opens(session, resource, use, args.opens, raw=args.raw, audit=audit)
         profiler.disable()
         if args.output:
             suffix = f".{name}" if len(names) > 1 else ""
@@ -98,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         stats.sort_stats("cumulative").print_stats(args.top)
         stats.sort_stats("tottime").print_stats(args.top)
         print(out.getvalue())
-    context.end_test()
-    context.close()
+    session.end_test()
+    session.close()
     return 0
 
 

@@ -1,7 +1,8 @@
 """A 100-example property test under the plugin, next to the same loop on Dagster's defaults.
 
-* ``plugin``    ``@given(resources(TokenClient))`` with ``run_context.check(resource)``: a fresh
-                run per example, every rule and the leak audit checked;
+* ``plugin``    ``@given(resource_instances(TokenClient))`` with
+                ``run_context.check(resource)``: a fresh run per example, every rule and the
+                leak audit checked;
 * ``defaults``  the same ``@given`` loop with ``dagster.build_resources({"r": resource})`` per
                 example: what a hand-written property test pays (a new ephemeral instance per
                 example) and it checks nothing;
@@ -28,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 
 from bench.run import TokenClient
 from bench.targets import PROPERTY, Verdict
-from pytest_resources import resources
-from pytest_resources._context import RunContext
+from pytest_resources import resource_instances
+from pytest_resources._context import Session
 
 
 def property_loop(examples: int, body: Callable[[TokenClient], None]) -> Callable[[], None]:
@@ -40,7 +41,7 @@ def property_loop(examples: int, body: Callable[[TokenClient], None]) -> Callabl
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
-    @given(resource=resources(TokenClient))
+    @given(resource=resource_instances(TokenClient))
     def loop(resource: TokenClient) -> None:
         body(resource)
 
@@ -59,9 +60,10 @@ def run(argv: list[str] | None = None) -> list[Verdict]:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
 
-    context = RunContext()
-    context.warm_up()
-    context.begin_test("bench-property")
+    session = Session()
+    session.warm_up()
+    session.begin_test("bench-property")
+    context = session.run_context
 
     def with_plugin(resource: TokenClient) -> None:
         context.check(resource)
@@ -87,9 +89,9 @@ def run(argv: list[str] | None = None) -> list[Verdict]:
             start = time.perf_counter()
             loop()
             seconds[name].append(time.perf_counter() - start)
-            context.begin_test("bench-property")  # keep the records of one loop at a time
-    context.end_test()
-    context.close()
+            session.begin_test("bench-property")  # keep the records of one loop at a time
+    session.end_test()
+    session.close()
 
     median = {name: statistics.median(times) for name, times in seconds.items()}
     verdict = PROPERTY.judge(

@@ -43,7 +43,7 @@ import dagster
 from pydantic import PrivateAttr
 
 from bench.targets import DEFAULT_OPEN, NESTED, Verdict
-from pytest_resources._context import RunContext
+from pytest_resources._context import Session
 from pytest_resources._recording import Hook
 
 VARIANTS = ("open", "audited", "released", "shared", "defaults")
@@ -125,19 +125,20 @@ SCENARIOS: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {
 
 class Bench:
     def __init__(self) -> None:
-        self.ctx = RunContext()
+        self.session = Session()
+        self.ctx = self.session.run_context
         self.calls_in_test = 0
         # CPU time of this process per call, by variant: what other jobs' load hardly moves.
         self.cpu_ms: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
-        self.test_runs = self.ctx.begin_test("bench")
+        self.test_runs = self.session.begin_test("bench")
 
     @property
     def shared_instance(self) -> dagster.DagsterInstance:
         return self.ctx.instance
 
     def fresh_test(self) -> None:
-        self.ctx.end_test()
-        self.test_runs = self.ctx.begin_test("bench")
+        self.session.end_test()
+        self.test_runs = self.session.begin_test("bench")
         self.calls_in_test = 0
 
     def call(self, variant: str, res: Any, use: Callable[[Any], None]) -> None:
@@ -168,8 +169,8 @@ class Bench:
         self.fresh_test()
 
     def close(self) -> None:
-        self.ctx.end_test()
-        self.ctx.close()
+        self.session.end_test()
+        self.session.close()
 
 
 def time_block(

@@ -21,7 +21,7 @@ from pytest_resources import (
     ResourceUsageError,
     RunContext,
     faults,
-    resources,
+    resource_instances,
 )
 
 
@@ -74,7 +74,7 @@ def test_a_fault_that_does_not_apply(run_context: RunContext) -> None:
 
 # --8<-- [start:given]
 @settings(max_examples=30, deadline=None)
-@given(client=resources(ClientResource), fault=faults())
+@given(client=resource_instances(ClientResource), fault=faults())
 def test_every_config_under_every_fault(
     run_context: RunContext, client: ClientResource, fault: Fault
 ) -> None:

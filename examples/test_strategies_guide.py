@@ -19,7 +19,7 @@ from pytest_resources import (
     register_resource_strategies,
     resource_configs,
     resource_configs_with_env,
-    resources,
+    resource_instances,
 )
 
 # --8<-- [end:imports]
@@ -39,7 +39,7 @@ def test_any_config_builds_a_dsn(config: dict[str, Any]) -> None:
     assert Database(**config).dsn().startswith("postgresql://")
 
 
-@given(resources(Database, port=5432))
+@given(resource_instances(Database, port=5432))
 def test_any_database_on_the_default_port(database: Database) -> None:
     assert database.port == 5432
 
@@ -86,7 +86,7 @@ class Outer(dg.ConfigurableResource):
 @settings(max_examples=20)
 @given(
     # --8<-- [start:nested]
-    resources(Outer, db=resources(Simple, host="localhost"))
+    resource_instances(Outer, db=resource_instances(Simple, host="localhost"))
     # --8<-- [end:nested]
 )
 def test_nested_override(outer: Outer) -> None:

@@ -1,20 +1,24 @@
-"""The facade: ``run_context`` (:class:`RunContext`), the runs it starts (:class:`Run`), and
-what belongs to the test that is running (:class:`TestRuns`).
+"""The facade: ``run_context`` (:class:`RunContext`), the runs it starts (:class:`Run`,
+through :class:`RunScope`), what ``open`` returns (:class:`OpenResources`); and the plugin's
+side of it: the :class:`Session`, and what belongs to the test that is running
+(:class:`TestRuns`).
 
-``RunContext`` is session scoped so that hypothesis' ``@given`` tests can request it; what
-belongs to one test lives in a ``TestRuns`` that the plugin swaps in for every test. Everything
-here delegates to the engine below it: ``_initialization`` (one ``open``), ``_faults`` and
-``_audit`` (``check`` and ``audit``), ``_multiprocess`` (``materialize``).
+``run_context`` is session scoped so that hypothesis' ``@given`` tests can request it; what
+belongs to one test lives in a ``TestRuns`` that the plugin swaps in for every test. The public
+classes hold only what a user calls: everything here delegates to the engine below it:
+``_initialization`` (one ``open``), ``_faults`` and ``_audit`` (``check`` and ``audit``),
+``_multiprocess`` (``materialize``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 import uuid
 import warnings
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,10 +26,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import dagster
 from dagster._core.definitions.scoped_resources_builder import ScopedResourcesBuilder
 from dagster._core.execution.context.init import InitResourceContext
+from dagster._core.storage.dagster_run import DagsterRun
 from pydantic import PrivateAttr
 
 from pytest_resources._errors import ResourceUsageError
-from pytest_resources._initialization import OpenResources, RunTarget, user_line
+from pytest_resources._initialization import Initialization, RunTarget, user_line
 from pytest_resources._keys import as_named_resources
 from pytest_resources._leak_audit import forget_audited_forms
 from pytest_resources._ledger import Ledger
@@ -42,12 +47,52 @@ if TYPE_CHECKING:
     from pytest_resources._multiprocess.result import RunResult
 
 
-class Run(RunTarget):
+class OpenResources:
+    """What ``open`` returns: a context manager. Entering it initializes the resources through
+    Dagster's ``build_resources`` and gives the live value (a dict of them for a dict of
+    resources); leaving it tears them down and checks what the run did (the lifecycle rules,
+    the leak audit, the release check when it is on)."""
+
+    def __init__(self, initialization: Initialization) -> None:
+        self._initialization = initialization
+
+    def __enter__(self) -> Any:
+        __tracebackhide__ = True
+        return self._initialization.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        __tracebackhide__ = True
+        self._initialization.__exit__(exc_type, exc, traceback)
+
+
+class Run:
     """One Dagster run: its own run id and records. Open resources in it with :meth:`open`."""
 
+    def __init__(self, target: RunTarget) -> None:
+        self._target = target
+
+    def __repr__(self) -> str:
+        return f"<Run {self.run_id[:8]}>"
+
     @property
-    def recordings(self) -> list[Recording]:
-        return self.ledger.recordings_of(self.run_id)
+    def run_id(self) -> str:
+        """A new UUID per run."""
+        return self._target.run_id
+
+    @property
+    def instance(self) -> dagster.DagsterInstance:
+        """The session's ``DagsterInstance``."""
+        return self._target.instance
+
+    @property
+    def dagster_run(self) -> DagsterRun:
+        """The ``DagsterRun`` the run's resources are initialized with."""
+        return self._target.dagster_run
 
     @cached_property
     def init_context(self) -> InitResourceContext:
@@ -63,11 +108,11 @@ class Run(RunTarget):
 
     def lifecycle(self, key_or_class: str | type[Any]) -> Lifecycle:
         """What was recorded in this run for a resource key or class."""
-        return lifecycle_of(self.recordings, key_or_class)
+        return lifecycle_of(self._target.ledger.recordings_of(self.run_id), key_or_class)
 
     def open(
         self,
-        resources: Any,
+        resource: Any,
         /,
         *,
         key: str | None = None,
@@ -90,17 +135,20 @@ class Run(RunTarget):
         teardown. All three default to the test's and the project's settings.
         """
         __tracebackhide__ = True
-        named = as_named_resources(resources, key, what="run_context.open()")
+        named = as_named_resources(resource, key, what="run_context.open()")
+        target = self._target
         return OpenResources(
-            self,
-            named,
-            resource_config=resource_config,
-            check=check,
-            single=not isinstance(resources, Mapping),
-            opened_at=user_line() or Location("<unknown>", 0),
-            settings=self.settings.overridden(
-                leak_audit=leak_audit, check_secrets=check_secrets, release_check=release_check
-            ),
+            Initialization(
+                target,
+                named,
+                resource_config=resource_config,
+                check=check,
+                single=not isinstance(resource, Mapping),
+                opened_at=user_line() or Location("<unknown>", 0),
+                settings=target.settings.overridden(
+                    leak_audit=leak_audit, check_secrets=check_secrets, release_check=release_check
+                ),
+            )
         )
 
     def check(
@@ -120,7 +168,7 @@ class Run(RunTarget):
         # (hypothesis, for check and audit).
         from pytest_resources._faults import check_resource
 
-        return check_resource(self, resource, fault=fault, key=key, use=use)
+        return check_resource(self._target, resource, fault=fault, key=key, use=use)
 
 
 class TestRuns:
@@ -139,16 +187,25 @@ class TestRuns:
         return self.ledger.recordings
 
     @cached_property
+    def default_target(self) -> RunTarget:
+        """The test's default run, for the engine (the marked resources open in it)."""
+        return self.new_target()
+
+    @cached_property
     def default_run(self) -> Run:
-        return self.new_run()
+        return Run(self.default_target)
+
+    def new_target(self) -> RunTarget:
+        return RunTarget(str(uuid.uuid4()), self._instance, self.ledger, self.settings)
 
     def new_run(self) -> Run:
-        return Run(str(uuid.uuid4()), self._instance, self.ledger, self.settings)
+        return Run(self.new_target())
 
     def release(self) -> None:
         """Drop the test's records and live values when it ends."""
         self.ledger.release()
         self.__dict__.pop("default_run", None)
+        self.__dict__.pop("default_target", None)
         # What the leak audit cached from the test's resources goes with the test.
         forget_audited_forms()
 
@@ -168,7 +225,8 @@ class _WarmUpResource(dagster.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class RunScope:
-    """``run_context.run()``: a fresh run for the ``with`` block, its problems raised at exit."""
+    """What ``run_context.run()`` returns: a context manager giving a fresh :class:`Run` for
+    the ``with`` block, which raises at exit what the run broke."""
 
     def __init__(self, test_runs: TestRuns) -> None:
         self._test_runs = test_runs
@@ -189,10 +247,19 @@ class RunScope:
         if exc is not None or run is None:
             return
         # Raised inside the block and caught there, or never raised: this example is broken.
-        pending = run.ledger.unreported(run.run_id)
+        ledger = run._target.ledger
+        pending = ledger.unreported(run.run_id)
         if pending:
-            run.ledger.mark_raised(*pending)
+            ledger.mark_raised(*pending)
             raise report_problems(pending, limit=len(pending))
+
+
+@contextlib.contextmanager
+def _fresh_run_target(test: TestRuns) -> Iterator[RunTarget]:
+    """A fresh run for the engine (``run_context.audit``), checked at exit as ``run()`` is."""
+    __tracebackhide__ = True
+    with RunScope(test) as run:
+        yield run._target
 
 
 def _refuse_default_run_under_given() -> None:
@@ -210,37 +277,32 @@ def _refuse_default_run_under_given() -> None:
     )
 
 
-class RunContext:
-    """The ``run_context`` fixture: real Dagster run contexts for the current test.
-
-    ``open`` works in the test's default run; ``run()`` starts a fresh one (a new run id and
-    its own records), which is what each example of a hypothesis test should use.
-    """
+class Session:
+    """The plugin's side of ``run_context``, one per test session (per xdist worker): the
+    session's Dagster instances and settings, the test that is running, the totals."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.totals = SessionTotals()
+        self.run_context = RunContext(self)
         self._test: TestRuns | None = None
         self._instance: dagster.DagsterInstance | None = None
         # The session's second, persistent instance, made by the first multiprocess run.
         self._multiprocess: MultiprocessSession | None = None
 
-    # -- the session's instances ----------------------------------------------------------------
-
     @property
     def instance(self) -> dagster.DagsterInstance:
-        """One ephemeral ``DagsterInstance`` per test session (per xdist worker)."""
         if self._instance is None:
             self._instance = dagster.DagsterInstance.ephemeral()
         return self._instance
 
-    def _multiprocess_session(self) -> MultiprocessSession:
+    def multiprocess_session(self) -> MultiprocessSession:
         if self._multiprocess is None:
             from pytest_resources._multiprocess._session import MultiprocessSession
 
-            self._multiprocess = session = MultiprocessSession()
+            self._multiprocess = multiprocess = MultiprocessSession()
             # The safety net, should the session never close: close() does it first.
-            weakref.finalize(self, session.close)
+            weakref.finalize(self, multiprocess.close)
         return self._multiprocess
 
     def warm_up(self) -> None:
@@ -262,8 +324,6 @@ class RunContext:
         if self._multiprocess is not None:
             self._multiprocess.close()
             self._multiprocess = None
-
-    # -- the current test -----------------------------------------------------------------------
 
     def begin_test(self, nodeid: str, settings: Settings | None = None) -> TestRuns:
         self._test = TestRuns(nodeid, settings or self.settings, self.instance)
@@ -287,7 +347,7 @@ class RunContext:
                 gc.collect()
 
     @property
-    def _current(self) -> TestRuns:
+    def current(self) -> TestRuns:
         __tracebackhide__ = True
         if self._test is None:
             raise ResourceUsageError(
@@ -299,19 +359,35 @@ class RunContext:
             )
         return self._test
 
+
+class RunContext:
+    """The ``run_context`` fixture: real Dagster run contexts for the current test.
+
+    ``open`` works in the test's default run; ``run()`` starts a fresh one (a new run id and
+    its own records), which is what each example of a hypothesis test should use.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    @property
+    def instance(self) -> dagster.DagsterInstance:
+        """One ephemeral ``DagsterInstance`` per test session (per xdist worker)."""
+        return self._session.instance
+
     @property
     def run_id(self) -> str:
         """The run id of the test's default run."""
-        return self._current.default_run.run_id
+        return self._session.current.default_run.run_id
 
     @property
     def init_context(self) -> InitResourceContext:
         """A real ``InitResourceContext`` for the test's default run."""
-        return self._current.default_run.init_context
+        return self._session.current.default_run.init_context
 
     def open(
         self,
-        resources: Any,
+        resource: Any,
         /,
         *,
         key: str | None = None,
@@ -324,8 +400,8 @@ class RunContext:
         """Open resources in the test's default run; see :meth:`Run.open`."""
         __tracebackhide__ = True
         _refuse_default_run_under_given()
-        return self._current.default_run.open(
-            resources,
+        return self._session.current.default_run.open(
+            resource,
             key=key,
             resource_config=resource_config,
             check=check,
@@ -341,7 +417,7 @@ class RunContext:
         when the test caught the error that came with it, so each hypothesis example fails on
         its own and hypothesis shrinks it to a minimal example."""
         __tracebackhide__ = True
-        return RunScope(self._current)
+        return RunScope(self._session.current)
 
     def check(
         self,
@@ -373,15 +449,20 @@ class RunContext:
         __tracebackhide__ = True
         from pytest_resources._audit import audit_resource_class  # loads hypothesis
 
+        test = self._session.current
         summary = audit_resource_class(
-            self.run, resource_class, max_examples=max_examples, use=use, overrides=overrides
+            lambda: _fresh_run_target(test),
+            resource_class,
+            max_examples=max_examples,
+            use=use,
+            overrides=overrides,
         )
-        self._current.ledger.audits.append(summary)
+        test.ledger.audits.append(summary)
         return summary
 
     def lifecycle(self, key_or_class: str | type[Any]) -> Lifecycle:
         """What was recorded for a resource key or class in all of this test's runs."""
-        return lifecycle_of(self._current.recordings, key_or_class)
+        return lifecycle_of(self._session.current.recordings, key_or_class)
 
     def materialize(
         self,
@@ -404,13 +485,13 @@ class RunContext:
         # Imported here: only the tests that run assets or jobs for real load it.
         from pytest_resources._multiprocess.materialize import materialize
 
-        test = self._current
+        test = self._session.current
         return materialize(
             assets_or_definitions_or_job,
             ledger=test.ledger,
             settings=test.settings.overridden(release_check=release_check),
             instance=self.instance,
-            multiprocess_session=self._multiprocess_session,
+            multiprocess_session=self._session.multiprocess_session,
             resources=resources,
             executor=executor,
             run_config=run_config,

@@ -18,7 +18,7 @@ import hypothesis
 from hypothesis import strategies as st
 
 from pytest_resources._errors import LifecycleError, ResourceUsageError
-from pytest_resources._initialization import OpenResources, RunTarget
+from pytest_resources._initialization import Initialization, RunTarget
 from pytest_resources._keys import as_named_resources
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
 from pytest_resources._recording import Hook, Recording
@@ -231,7 +231,7 @@ class FaultedRun:
         to_open = dict(named)
         if armed is not None and armed.where is Place.LATER_SETUP:
             to_open[_LATER_KEY] = _later_resource(target, armed)
-        self.opened = OpenResources(run, to_open, fault=armed)
+        self.opened = Initialization(run, to_open, fault=armed)
 
     def check(self, use: Callable[[Any], object] | None) -> None:
         """Raise what went wrong besides the injected failure; FaultNotApplicable when Dagster

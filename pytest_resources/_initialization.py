@@ -1,6 +1,6 @@
 """One initialization of a run's resources through Dagster's own ``build_resources``.
 
-:class:`OpenResources` records the hooks Dagster calls, audits each live copy after setup and
+:class:`Initialization` records the hooks Dagster calls, audits each live copy after setup and
 after teardown, watches what the resources release, and at exit turns the recording into
 problems (:func:`~pytest_resources._problems.find_problems`) entered in the test's ledger. It
 knows its run only as a :class:`RunTarget`: an id, the instance, the test's ledger and settings.
@@ -79,7 +79,7 @@ class RunTarget:
         return f"<{type(self).__name__} {self.run_id[:8]}>"
 
 
-class OpenResources:
+class Initialization:
     """One initialization of a run's resources, as a context manager.
 
     A class rather than a generator so that a broken rule is raised from a frame pytest hides,

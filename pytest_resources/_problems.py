@@ -65,7 +65,7 @@ class Problems:
             parts.append(format_not_inspected(self.not_inspected))
         return "\n\n".join(parts)
 
-    def error(self) -> AssertionError:
+    def error(self) -> LifecycleError | PrivateStateLeak:
         """A broken rule or something left open is a LifecycleError; leaks alone are a
         PrivateStateLeak."""
         lifecycle = self.violations or self.left_open or self.never_exited

@@ -17,13 +17,13 @@ from pytest_resources._errors import ResourceUsageError
 from pytest_resources._item_settings import choices_marked_on, settings_from
 
 if TYPE_CHECKING:
-    from pytest_resources._context import RunContext, TestRuns
-    from pytest_resources._initialization import OpenResources  # noqa: F401
+    from pytest_resources._context import RunContext, Session, TestRuns  # noqa: F401
+    from pytest_resources._initialization import Initialization  # noqa: F401
     from pytest_resources._problems import Problems
 
-_RUN_CONTEXT = pytest.StashKey["RunContext"]()
+_SESSION = pytest.StashKey["Session"]()
 _TEST_RUNS = pytest.StashKey["TestRuns"]()
-_MARKED_RUN = pytest.StashKey["OpenResources"]()
+_MARKED_RUN = pytest.StashKey["Initialization"]()
 _MARKED_VALUES = pytest.StashKey[dict[str, Any]]()
 # The test's resource marks until they are opened, once every other fixture is set up.
 _PENDING_MARKS = pytest.StashKey[list[Any]]()
@@ -174,10 +174,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """On an xdist worker, hand what it checked to the controller."""
     worker_output = getattr(session.config, "workeroutput", None)
-    context = session.config.stash.get(_RUN_CONTEXT, None)
-    if worker_output is not None and context is not None:
-        _add_plugin_errors(context.totals)
-        worker_output[_WORKER_OUTPUT_KEY] = context.totals.as_dict()
+    plugin_session = session.config.stash.get(_SESSION, None)
+    if worker_output is not None and plugin_session is not None:
+        _add_plugin_errors(plugin_session.totals)
+        worker_output[_WORKER_OUTPUT_KEY] = plugin_session.totals.as_dict()
 
 
 def _add_plugin_errors(totals: Any) -> None:
@@ -196,8 +196,8 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    context = config.stash.get(_RUN_CONTEXT, None)
-    totals = context.totals if context is not None else None
+    session = config.stash.get(_SESSION, None)
+    totals = session.totals if session is not None else None
     worker_totals = config.stash.get(_WORKER_TOTALS, [])
     if worker_totals:
         from pytest_resources._totals import SessionTotals
@@ -221,13 +221,13 @@ def run_context(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     Session scoped so that hypothesis' ``@given`` tests may request it; each ``run()`` inside
     such a test is a fresh run, checked on its own.
     """
-    from pytest_resources._context import RunContext
+    from pytest_resources._context import Session
 
-    context = RunContext(settings_from(pytestconfig))
-    pytestconfig.stash[_RUN_CONTEXT] = context
-    context.warm_up()
-    yield context
-    context.close()
+    session = Session(settings_from(pytestconfig))
+    pytestconfig.stash[_SESSION] = session
+    session.warm_up()
+    yield session.run_context
+    session.close()
 
 
 @pytest.fixture(autouse=True)
@@ -242,9 +242,10 @@ def _pytest_resources_test(request: pytest.FixtureRequest) -> Generator[None, No
     if not marks and "run_context" not in request.fixturenames:
         yield
         return
-    context: RunContext = request.getfixturevalue("run_context")
-    settings = context.settings.overridden(**choices_marked_on(item))
-    test_runs = context.begin_test(item.nodeid, settings)
+    request.getfixturevalue("run_context")
+    session = item.config.stash[_SESSION]
+    settings = session.settings.overridden(**choices_marked_on(item))
+    test_runs = session.begin_test(item.nodeid, settings)
     item.stash[_TEST_RUNS] = test_runs
     if marks:
         item.stash[_PENDING_MARKS] = marks
@@ -281,7 +282,7 @@ def _open_pending_marks(item: pytest.Item) -> None:
 
 def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[Any]) -> None:
     __tracebackhide__ = True
-    from pytest_resources._initialization import OpenResources
+    from pytest_resources._initialization import Initialization
     from pytest_resources._marker import resources_from_marks
     from pytest_resources._recording import Location
 
@@ -295,8 +296,8 @@ def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[A
         pytest.fail(usage_error, pytrace=False)
     path, lineno, _ = item.reportinfo()
     location = Location(str(path), (lineno or 0) + 1)
-    opened = OpenResources(
-        test_runs.default_run,
+    opened = Initialization(
+        test_runs.default_target,
         marked.named,
         location=location,
         raise_on_exit=False,
@@ -447,7 +448,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
                 "resources not inspected",
                 format_not_inspected(test_runs.ledger.not_inspected),
             )
-        item.config.stash[_RUN_CONTEXT].end_test(
+        item.config.stash[_SESSION].end_test(
             expected_to_fail=item.stash.get(_EXPECTED_TO_FAIL, False)
         )
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import _pytest.pytester
 import pytest
 from hypothesis import settings
-from plugin_internals import DirectRuns, RunContext
+from plugin_internals import DirectRuns, Session
 
 # The suite runs on loaded 2-core machines: a hypothesis deadline would measure the machine, not
 # the plugin. Inner runs are in-process and take their settings from this profile too.
@@ -76,20 +76,18 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
 
 
 @pytest.fixture(scope="session")
-def _direct_run_context() -> Iterator[RunContext]:
+def _direct_session() -> Iterator[Session]:
     # One Dagster instance for all direct runs of a (worker) process, as the plugin keeps one.
-    context = RunContext()
-    yield context
-    context.close()
+    session = Session()
+    yield session
+    session.close()
 
 
 @pytest.fixture
-def direct_runs(
-    _direct_run_context: RunContext, request: pytest.FixtureRequest
-) -> Iterator[DirectRuns]:
+def direct_runs(_direct_session: Session, request: pytest.FixtureRequest) -> Iterator[DirectRuns]:
     """Real runs for a test of pure logic, released when it ends (see ``DirectRuns``)."""
-    yield DirectRuns(_direct_run_context.begin_test(request.node.nodeid))
-    _direct_run_context.end_test()
+    yield DirectRuns(_direct_session.begin_test(request.node.nodeid))
+    _direct_session.end_test()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

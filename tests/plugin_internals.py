@@ -20,8 +20,8 @@ import pytest_resources._release_check.procfs as _procfs
 import pytest_resources._release_check.snapshot as _snapshot
 import pytest_resources._release_watch as _release_watch
 import pytest_resources._strategies.field_kinds as field_kinds
-from pytest_resources import RunContext
-from pytest_resources._context import TestRuns
+from pytest_resources import OpenResources, RunContext
+from pytest_resources._context import Session, TestRuns
 from pytest_resources._definitions.loading import DefinitionsError, module_path, parse_target
 from pytest_resources._detectors import (
     annotation_kind,
@@ -32,7 +32,6 @@ from pytest_resources._detectors import (
     unusable_live_values,
 )
 from pytest_resources._faults import PLACES, Place
-from pytest_resources._initialization import OpenResources
 from pytest_resources._keys import default_key
 from pytest_resources._leak_audit import (
     Leak,
@@ -112,6 +111,7 @@ __all__ = [
     "RunContext",
     "RunFacts",
     "RunStateWatch",
+    "Session",
     "Site",
     "TeardownFailure",
     "Violation",

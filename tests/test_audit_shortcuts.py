@@ -22,6 +22,7 @@ import pytest
 from plugin_internals import (
     Leak,
     RunContext,
+    Session,
     audit_cache,
     find_private_leaks,
     forget_audited_forms,
@@ -244,7 +245,7 @@ class _Client:
 
 def test_no_cache_keeps_a_resources_objects_alive() -> None:
     # Dagster keeps the locals of the frame that first builds a repository snapshot in this
-    # process (RunContext.warm_up does this for a session): not the objects under test.
+    # process (Session.warm_up does this for a session): not the objects under test.
     find_private_leaks(HoldsClient(base_url="https://warm.up"), key="r", when="after setup")
     client = _Client()
     alive = weakref.ref(client)
@@ -273,14 +274,19 @@ class Outer(dg.ConfigurableResource):
 
 
 @pytest.fixture
-def own_context() -> Iterator[RunContext]:
+def own_session() -> Iterator[Session]:
     """A session of its own (the plugin's run_context would fail the test for what it catches)."""
-    context = RunContext()
-    context.warm_up()  # as the plugin does: Dagster's first-use work happens outside tests
-    context.begin_test("test_audit_shortcuts")
-    yield context
-    context.end_test()
-    context.close()
+    session = Session()
+    session.warm_up()  # as the plugin does: Dagster's first-use work happens outside tests
+    session.begin_test("test_audit_shortcuts")
+    yield session
+    session.end_test()
+    session.close()
+
+
+@pytest.fixture
+def own_context(own_session: Session) -> RunContext:
+    return own_session.run_context
 
 
 def test_each_copy_gets_its_own_config_in_one_test(own_context: RunContext) -> None:
@@ -302,16 +308,16 @@ def test_launch_config_and_nested_resources_in_one_test(own_context: RunContext)
             assert (outer.name, outer.inner.tags) == (name, [name])
 
 
-def test_what_was_cached_goes_with_the_test(own_context: RunContext) -> None:
-    with own_context.open(HoldsClient()):
+def test_what_was_cached_goes_with_the_test(own_session: Session) -> None:
+    with own_session.run_context.open(HoldsClient()):
         pass
     assert audit_cache._cached_forms
 
-    own_context.end_test()
+    own_session.end_test()
 
     assert not audit_cache._cached_forms
     assert not audit_cache._cached_hits
-    own_context.begin_test("test_audit_shortcuts")
+    own_session.begin_test("test_audit_shortcuts")
 
 
 def _reachable(root: object, depth: int = 0) -> Iterator[object]:

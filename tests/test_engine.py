@@ -19,6 +19,7 @@ from plugin_internals import (
     Recording,
     Rule,
     RunFacts,
+    Session,
     TeardownFailure,
     Violation,
     check_run,
@@ -230,11 +231,11 @@ def test_a_noted_problem_is_shown_by_the_error_that_carries_it_only() -> None:
 
 @pytest.fixture
 def context() -> Iterator[RunContext]:
-    context = RunContext()
-    context.begin_test("test_engine")
-    yield context
-    context.end_test()
-    context.close()
+    session = Session()
+    session.begin_test("test_engine")
+    yield session.run_context
+    session.end_test()
+    session.close()
 
 
 @dg.op

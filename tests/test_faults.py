@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from pydantic import PrivateAttr
 
-from pytest_resources import Fault, faults, resources
+from pytest_resources import Fault, faults, resource_instances
 from resources_for_tests import Inner, TryBeforeSetup
 
 
@@ -157,13 +157,13 @@ def test_property_based_check_finds_the_minimal_config(pytester: pytest.Pytester
         RESOURCES
         + """
 @settings(max_examples=30, database=None)
-@given(resource=resources(Client), fault=faults())
+@given(resource=resource_instances(Client), fault=faults())
 def test_correct(run_context, resource, fault):
     run_context.check(resource, fault=fault)
 
 
 @settings(max_examples=50, database=None)
-@given(resource=resources(TeardownFailsForEmptyNames), fault=faults(places=["body"]))
+@given(resource=resource_instances(TeardownFailsForEmptyNames), fault=faults(places=["body"]))
 def test_breaks_for_some_config(run_context, resource, fault):
     run_context.check(resource, fault=fault)
 """
@@ -250,7 +250,7 @@ class LeaksWhenVerbose(dg.ConfigurableResource):
 
 
 @settings(max_examples=50, database=None)
-@given(resource=resources(LeaksWhenVerbose, shown_token=""))
+@given(resource=resource_instances(LeaksWhenVerbose, shown_token=""))
 def test_leaks(run_context, resource):
     run_context.check(resource)
 """

@@ -35,7 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from pytest_resources import resource_configs, resource_configs_with_env, resources
+from pytest_resources import resource_configs, resource_configs_with_env, resource_instances
 
 # ---------------------------------------------------------------------------------------------
 # One class per row of the field table in docs/strategies.md
@@ -234,7 +234,7 @@ def test_every_drawn_config_is_accepted_by_pydantic_and_dagster(
 @QUICK
 @given(data=st.data())
 def test_resources_draws_instances(cls: type[dg.Config], data: st.DataObject) -> None:
-    assert type(data.draw(resources(cls))) is cls
+    assert type(data.draw(resource_instances(cls))) is cls
 
 
 @QUICK
@@ -324,7 +324,7 @@ def test_aliased_fields_are_keyed_by_alias_and_secrets_are_strings() -> None:
 
 
 def test_nested_resources_are_built_recursively() -> None:
-    assert same_config(minimal(resources(Outer)), Outer(db=Simple(host="")))
+    assert same_config(minimal(resource_instances(Outer)), Outer(db=Simple(host="")))
     config = minimal(resource_configs(Outer), lambda c: c.get("maybe_db") is not None)
     assert config.keys() == {"db", "maybe_db"}
     assert all(same_config(config[key], Simple(host="")) for key in config)
@@ -524,7 +524,7 @@ class NeedsConn(dg.ConfigurableResource):
 
 def test_a_value_for_a_resource_dependency_makes_the_class_usable() -> None:
     assert minimal(resource_configs(NeedsConn, conn="dsn")) == {"conn": "dsn"}
-    instance = minimal(resources(Outer, db=resources(Simple, host="h")))
+    instance = minimal(resource_instances(Outer, db=resource_instances(Simple, host="h")))
     assert same_config(instance.db, Simple(host="h"))
 
 
@@ -576,10 +576,10 @@ def test_bad_override_names_raise_at_call_time(
     ("not_a_class", "hint"),
     [
         (42, ""),
-        (Simple(host="h"), "; pass the class itself: resources(Simple)"),
+        (Simple(host="h"), "; pass the class itself: resource_instances(Simple)"),
         (
             Simple.configure_at_launch(),
-            "; pass the class, not configure_at_launch(): resources(Simple)",
+            "; pass the class, not configure_at_launch(): resource_instances(Simple)",
         ),
     ],
     ids=["int", "instance", "partial"],
@@ -588,16 +588,16 @@ def test_something_other_than_a_config_class_raises_at_call_time(
     not_a_class: Any, hint: str
 ) -> None:
     with pytest.raises(InvalidArgument) as raised:
-        resources(not_a_class)
+        resource_instances(not_a_class)
     assert str(raised.value) == (
-        "resources() takes a dagster Config, ConfigurableResource or ConfigurableIOManager "
-        f"class, not {not_a_class!r}{hint}"
+        "resource_instances() takes a dagster Config, ConfigurableResource or "
+        f"ConfigurableIOManager class, not {not_a_class!r}{hint}"
     )
 
 
 def test_an_abstract_class_raises_at_call_time() -> None:
     with pytest.raises(InvalidArgument, match=r"ConfigurableIOManager is abstract \(it does not"):
-        resources(dg.ConfigurableIOManager)
+        resource_instances(dg.ConfigurableIOManager)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -662,21 +662,21 @@ class Coded(dg.ConfigurableResource):
             "pass a value: resource_configs(NeedsConn, conn=<a value or strategy>)",
         ),
         (
-            lambda: resources(Param),
+            lambda: resource_instances(Param),
             "field 'client' of Param is a ResourceParam[...], a value Dagster passes in, not "
-            "config; pass a value: resources(Param, client=<a value or strategy>)",
+            "config; pass a value: resource_instances(Param, client=<a value or strategy>)",
         ),
         (
             lambda: resource_configs(Wraps, needs=...),
             "field 'conn' of NeedsConn (reached through Wraps.needs -> NeedsConn) is a "
             "ResourceDependency[...]; pass a value: resource_configs(Wraps, "
-            "needs=st.none() | resources(NeedsConn, conn=<a value or strategy>))",
+            "needs=st.none() | resource_instances(NeedsConn, conn=<a value or strategy>))",
         ),
         (
             lambda: resource_configs(Holder, items=...),
             "field 'client' of Item (reached through Holder.items -> Item) is a "
             "ResourceParam[...], a value Dagster passes in, not config; pass a value: "
-            "resource_configs(Holder, items=st.lists(resources(Item, "
+            "resource_configs(Holder, items=st.lists(resource_instances(Item, "
             "client=<a value or strategy>)))",
         ),
         (
@@ -713,7 +713,7 @@ def test_fields_that_cannot_be_inferred_name_the_field_and_the_fix(call: Any, me
 
 
 def test_the_suggested_fix_works() -> None:
-    fixed = resource_configs(Holder, items=st.lists(resources(Item, client=st.just("c"))))
+    fixed = resource_configs(Holder, items=st.lists(resource_instances(Item, client=st.just("c"))))
     assert minimal(fixed, lambda c: c["items"]) == {"items": [Item(client="c")]}
 
 
@@ -975,7 +975,7 @@ class TypeErrorForEmpty(dg.ConfigurableResource):
     "strategy",
     [
         resource_configs(OddNumbersOnly),
-        resources(OddNumbersOnly).map(lambda resource: resource.model_dump()),
+        resource_instances(OddNumbersOnly).map(lambda resource: resource.model_dump()),
         resource_configs_with_env(OddNumbersOnly).map(lambda drawn: drawn.config),
     ],
     ids=["resource_configs", "resources", "resource_configs_with_env"],
@@ -1054,7 +1054,7 @@ class DefaultsItCannotInfer(dg.ConfigurableResource):
 
 
 def test_a_defaulted_field_that_cannot_be_inferred_keeps_its_default() -> None:
-    strategy = resources(DefaultsItCannotInfer)
+    strategy = resource_instances(DefaultsItCannotInfer)
 
     @QUICK
     @given(strategy)

@@ -161,7 +161,7 @@ def materialize(
     if problems and check:
         ledger.mark_raised(problems)
         failure = problems.error()
-        failure.result = outcome  # type: ignore[attr-defined]
+        failure.result = outcome  # type: ignore[union-attr]
         raise failure
     return outcome
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import dagster
 
-from pytest_resources._errors import ResourceUsageError
+from pytest_resources._errors import LifecycleError, PrivateStateLeak, ResourceUsageError
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
 from pytest_resources._multiprocess._facts import is_teardown_failure
 from pytest_resources._problems import Problems
@@ -14,12 +15,19 @@ from pytest_resources._recording import Recording
 
 
 class RunResult:
-    """The result of ``run_context.materialize``: Dagster's result, and what the run recorded.
+    """What ``run_context.materialize`` returns: Dagster's result, and what the run recorded.
 
     ``success``, ``run_id``, ``all_events`` and ``dagster_run`` are Dagster's. ``lifecycle(key)``
     is this run's records for a key or class, from every process; ``pids`` the processes that
-    initialized a recorded resource; ``problems`` what the run broke (also when ``check=False``).
+    initialized a recorded resource; ``error`` what the run broke (also when ``check=False``).
     """
+
+    #: Dagster's own result object.
+    dagster_result: Any
+    #: ``"in_process"`` or ``"multiprocess"``.
+    executor: str
+    #: The process that orchestrated the run: the test's.
+    orchestrator_pid: int
 
     def __init__(
         self,
@@ -36,9 +44,16 @@ class RunResult:
         self._definitions = definitions
         self._instance = instance
         self.executor = executor
-        self.recording = recording
+        self._recording = recording
         self.orchestrator_pid = orchestrator_pid
-        self.problems = problems
+        self._problems = problems
+
+    @cached_property
+    def error(self) -> LifecycleError | PrivateStateLeak | None:
+        """What the run broke, as the error ``check=True`` raises; None when it broke nothing."""
+        if not self._problems:
+            return None
+        return self._problems.error()
 
     @property
     def success(self) -> bool:
@@ -78,10 +93,10 @@ class RunResult:
     @property
     def pids(self) -> tuple[int, ...]:
         """The processes in which a recorded resource hook ran, in order of first event."""
-        return tuple(dict.fromkeys(event.pid for event in self.recording.events))
+        return tuple(dict.fromkeys(event.pid for event in self._recording.events))
 
     def lifecycle(self, key_or_class: str | type[Any]) -> Lifecycle:
-        return lifecycle_of([self.recording], key_or_class)
+        return lifecycle_of([self._recording], key_or_class)
 
     def output_for_node(self, node: str, output_name: str = "result") -> Any:
         """A step's output, loaded through its IO manager. After a multiprocess run Dagster

@@ -1,9 +1,10 @@
 """Hypothesis strategies that generate config for Dagster's Pythonic config classes.
 
 ``resource_configs(cls, **overrides)`` draws dicts of constructor keyword arguments that both
-pydantic and Dagster accept; ``resources(cls, **overrides)`` draws the instances built from them.
-Both work for any ``dagster.Config`` subclass: resources, IO managers and plain config classes.
-Overrides follow ``hypothesis.extra.django.from_model``: a value, a strategy, or ``...`` to infer.
+pydantic and Dagster accept; ``resource_instances(cls, **overrides)`` draws the instances built
+from them. Both work for any ``dagster.Config`` subclass: resources, IO managers and plain config
+classes. Overrides follow ``hypothesis.extra.django.from_model``: a value, a strategy, or ``...``
+to infer.
 
 Every problem that an override can fix is reported when the strategy is created, naming the field
 and showing the call that fixes it, as hypothesis' ``InvalidArgument``. A validator that rejects
@@ -35,7 +36,7 @@ __all__ = [
     "register_resource_strategies",
     "resource_configs",
     "resource_configs_with_env",
-    "resources",
+    "resource_instances",
     "shown_config",
 ]
 
@@ -54,9 +55,9 @@ def resource_configs(
     return plan_for_call("resource_configs", cls, overrides).configs()
 
 
-def resources(cls: type[ConfigT], /, **overrides: Any) -> st.SearchStrategy[ConfigT]:
+def resource_instances(cls: type[ConfigT], /, **overrides: Any) -> st.SearchStrategy[ConfigT]:
     """Instances ``cls(**config)`` built from ``resource_configs(cls, **overrides)``."""
-    return plan_for_call("resources", cls, overrides).instances()
+    return plan_for_call("resource_instances", cls, overrides).instances()
 
 
 def plan_for_audit(cls: type[dg.Config], overrides: Mapping[str, Any]) -> Plan[Any]:
@@ -79,7 +80,7 @@ def resource_configs_with_env(
 
 def register_resource_strategies(*classes: type[dg.Config]) -> None:
     """Make ``st.from_type(cls)`` (and ``st.builds`` arguments annotated ``cls``) use
-    ``resources(cls)`` for each class. Every class is checked before any is registered."""
-    strategies = [(cls, resources(cls)) for cls in classes]
+    ``resource_instances(cls)`` for each class. Every class is checked before any is registered."""
+    strategies = [(cls, resource_instances(cls)) for cls in classes]
     for cls, strategy in strategies:
         st.register_type_strategy(cls, strategy)

@@ -46,7 +46,7 @@ class Route:
         argument = kwarg(key, _FILL_IN)
         classes = [*(step.owner for step in self.steps), owner]
         for step, inner in reversed(list(zip(self.steps, classes[1:], strict=True))):
-            call = f"resources({inner.__name__}, {argument})"
+            call = f"resource_instances({inner.__name__}, {argument})"
             argument = kwarg(step.key, step.wrapper.format(call))
         top = self.steps[0].owner if self.steps else owner
         return f"{self.entry_point}({top.__name__}, {argument})"
