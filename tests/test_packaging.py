@@ -27,6 +27,8 @@ else:
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "pytest_resources"
+# Standard library on a newer supported Python, imported behind a version check on older ones.
+STDLIB_OF_NEWER_PYTHONS = frozenset({"tomllib"})
 
 
 def top_level_imports(sources: Mapping[str, str]) -> dict[str, set[str]]:
@@ -56,7 +58,7 @@ def undeclared_imports(
     declared = {canonicalize_name(Requirement(text).name) for text in requirements}
     problems = []
     for module, files in sorted(imported.items()):
-        if module in sys.stdlib_module_names or module == PACKAGE:
+        if module in sys.stdlib_module_names | STDLIB_OF_NEWER_PYTHONS or module == PACKAGE:
             continue
         providers = sorted({canonicalize_name(d) for d in distributions_of.get(module, ())})
         # Not installed here (tomli on Python 3.11+): declared under its own name, or missing.
