@@ -112,7 +112,7 @@ class Run:
 
     def open(
         self,
-        resource: Any,
+        resources: Any,
         /,
         *,
         key: str | None = None,
@@ -135,7 +135,7 @@ class Run:
         teardown. All three default to the test's and the project's settings.
         """
         __tracebackhide__ = True
-        named = as_named_resources(resource, key, what="run_context.open()")
+        named = as_named_resources(resources, key, what="run_context.open()")
         target = self._target
         return OpenResources(
             Initialization(
@@ -143,7 +143,7 @@ class Run:
                 named,
                 resource_config=resource_config,
                 check=check,
-                single=not isinstance(resource, Mapping),
+                single=not isinstance(resources, Mapping),
                 opened_at=user_line() or Location("<unknown>", 0),
                 settings=target.settings.overridden(
                     leak_audit=leak_audit, check_secrets=check_secrets, release_check=release_check
@@ -387,7 +387,7 @@ class RunContext:
 
     def open(
         self,
-        resource: Any,
+        resources: Any,
         /,
         *,
         key: str | None = None,
@@ -401,7 +401,7 @@ class RunContext:
         __tracebackhide__ = True
         _refuse_default_run_under_given()
         return self._session.current.default_run.open(
-            resource,
+            resources,
             key=key,
             resource_config=resource_config,
             check=check,
