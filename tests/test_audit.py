@@ -533,7 +533,8 @@ def test_inner_pinned(run_context):
 def test_the_audit_draws_declared_bounds_whatever_the_seed(
     pytester: pytest.Pytester, seed: int
 ) -> None:
-    """A setup that divides by a field's bound fails the audit for every seed, not for some."""
+    """A setup that divides by a field's bound, or overflows at its longest or reads its shortest
+    length, fails the audit for every seed, not for some."""
     pytester.makepyfile(
         """
 from contextlib import contextmanager
@@ -569,14 +570,39 @@ class Chunks(dg.ConfigurableResource):
         yield self
 
 
+class Prefix(dg.ConfigurableResource):
+    prefix: str = Field(max_length=64)
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        self._buffer = bytearray(64)
+        self._buffer[len(self.prefix)] = 0  # off by one: a 64-character prefix overflows
+        yield self
+
+
+class Hosts(dg.ConfigurableResource):
+    hosts: list[str] = Field(max_length=5)
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        self._primary = self.hosts[0]  # an empty list is allowed
+        yield self
+
+
 class Careful(dg.ConfigurableResource):
-    # Correct: zero is excluded by the bounds, so dividing is safe.
+    # Correct: zero and the empty values are excluded by the bounds, so this is safe.
     batch_size: int = Field(ge=1, le=1000)
     rate: float = Field(gt=0.0, lt=2.0)
+    prefix: str = Field(min_length=1, max_length=64)
+    hosts: list[str] = Field(min_length=1, max_length=5)
 
     @contextmanager
     def yield_for_execution(self, context):
         self._per_batch = 1 / self.batch_size / self.rate / (2.0 - self.rate)
+        self._buffer = bytearray(65)
+        self._buffer[len(self.prefix)] = 1
+        self._initial = self.prefix[0]
+        self._primary = self.hosts[0]
         yield self
 
 
@@ -592,12 +618,20 @@ def test_chunks(run_context):
     run_context.audit(Chunks)
 
 
+def test_prefix(run_context):
+    run_context.audit(Prefix)
+
+
+def test_hosts(run_context):
+    run_context.audit(Hosts)
+
+
 def test_careful(run_context):
     run_context.audit(Careful)
 """
     )
     result = pytester.runpytest("-p", "hypothesis", f"--hypothesis-seed={seed}")
-    result.assert_outcomes(passed=1, failed=3)
+    result.assert_outcomes(passed=1, failed=5)
     result.stdout.fnmatch_lines(["*ZeroDivisionError*"])
     assert "FAILED test_the_audit_draws_declared_bounds_whatever_the_seed.py::test_careful" not in (
         result.stdout.str()

@@ -83,11 +83,21 @@ def infer(annotation: Any, constraints: Constraints, site: Site) -> st.SearchStr
         return st.sampled_from(arguments)
     if origin is list:
         items = infer(arguments[0], NO_CONSTRAINTS, site.inside("st.lists({})"))
-        return constraints.apply_predicates(st.lists(items, **constraints.sizes()))
+        lists = scalars.lengths_first(
+            constraints,
+            st.lists(items, **constraints.sizes()),
+            lambda length: st.lists(items, min_size=length, max_size=length),
+        )
+        return constraints.apply_predicates(lists)
     if origin in (dict, Mapping):
         keys = infer(arguments[0], NO_CONSTRAINTS, site)
         values = infer(arguments[1], NO_CONSTRAINTS, site.inside("st.dictionaries(st.text(), {})"))
-        return constraints.apply_predicates(st.dictionaries(keys, values, **constraints.sizes()))
+        dictionaries = scalars.lengths_first(
+            constraints,
+            st.dictionaries(keys, values, **constraints.sizes()),
+            lambda length: st.dictionaries(keys, values, min_size=length, max_size=length),
+        )
+        return constraints.apply_predicates(dictionaries)
     # Python 3.10 takes a parameterized generic (tuple[int, int]) for a type: it is no class.
     is_class = isinstance(annotation, type) and origin is None
     kind = kind_of(annotation) if is_class else None

@@ -8,6 +8,7 @@ values the model then rejects; so a multiple is drawn as a multiplier, and a pat
 
 import math
 import re
+from collections.abc import Callable, Sized
 from typing import TypeVar
 
 import hypothesis.strategies as st
@@ -17,6 +18,7 @@ from pytest_resources._strategies.constraints import Constraints
 from pytest_resources._strategies.routes import Site
 
 Number = TypeVar("Number", int, float)
+Collection = TypeVar("Collection", bound=Sized)
 
 
 def integers(constraints: Constraints) -> st.SearchStrategy[int]:
@@ -60,6 +62,21 @@ def _edges_first(
         if edge is not None and (low is None or edge >= low) and (high is None or edge <= high)
     ]
     return st.one_of(st.sampled_from(allowed), within) if allowed else within
+
+
+def lengths_first(
+    constraints: Constraints,
+    within: st.SearchStrategy[Collection],
+    of_length: Callable[[int], st.SearchStrategy[Collection]],
+) -> st.SearchStrategy[Collection]:
+    """Values of the declared shortest and longest lengths (empty where allowed) as often as all
+    other lengths together, as ``_edges_first`` does for numbers; a field with no declared length
+    is left to hypothesis."""
+    if constraints.min_length is None and constraints.max_length is None:
+        return within
+    lengths = dict.fromkeys([constraints.min_length or 0, constraints.max_length])
+    edges = [of_length(length) for length in lengths if length is not None]
+    return st.one_of(st.one_of(edges), within)
 
 
 def floats(constraints: Constraints) -> st.SearchStrategy[float]:
@@ -147,15 +164,27 @@ def path_names(constraints: Constraints) -> st.SearchStrategy[str]:
             )
         )
     first = st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789_")
-    rest = st.text("abcdefghijklmnopqrstuvwxyz0123456789_.-", min_size=low - 1, max_size=high - 1)
-    return st.tuples(first, rest).map("".join)
+
+    def names(shortest: int, longest: int) -> st.SearchStrategy[str]:
+        rest = st.text(
+            "abcdefghijklmnopqrstuvwxyz0123456789_.-", min_size=shortest - 1, max_size=longest - 1
+        )
+        return st.tuples(first, rest).map("".join)
+
+    return lengths_first(
+        constraints, names(low, high), lambda length: names(max(length, low), max(length, low))
+    )
 
 
 def text(constraints: Constraints, site: Site) -> st.SearchStrategy[str]:
     if site.path_like:
         return path_names(constraints)
     if constraints.pattern is None:
-        return st.text(**constraints.sizes())
+        return lengths_first(
+            constraints,
+            st.text(**constraints.sizes()),
+            lambda length: st.text(min_size=length, max_size=length),
+        )
     # pydantic's pattern is a search; a full match is a subset of it that is easy to generate.
     try:
         matching = st.from_regex(constraints.pattern, fullmatch=True)
