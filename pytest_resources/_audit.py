@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 import time
 from collections import Counter
@@ -17,10 +16,9 @@ from typing import Any
 import dagster
 import hypothesis
 import hypothesis.errors
-from pydantic import BaseModel
 
+from pytest_resources._config_failure import config_failure, odd_error_failure
 from pytest_resources._errors import (
-    ConfigFailure,
     LifecycleError,
     PrivateStateLeak,
     ResourceUsageError,
@@ -35,7 +33,6 @@ from pytest_resources._faults import (
 )
 from pytest_resources._initialization import RunTarget
 from pytest_resources._strategies import masked, plan_for_audit, shown_config
-from pytest_resources._strategies.acceptance import RejectionStats
 
 
 @dataclass(frozen=True)
@@ -159,76 +156,6 @@ def _fault_name(place: Place | None) -> str:
     return "no fault injected" if place is None else f"Fault(where={place.value!r}) injected"
 
 
-def _config_failure(example: _Example, place: Place | None, error: BaseException) -> ConfigFailure:
-    """The resource's own exception for a generated config, with the field(s) it was given and
-    how to constrain or pin them. A nested resource that raised is named, not its parent."""
-    cls, config = example.cls, example.config
-    text = masked(cls, config, " ".join(f"{type(error).__name__}: {error}".split()))
-    raiser, field_name = _raising_nested_resource(example, error)
-    where = "" if raiser is cls else f" (nested in {cls.__name__} as `{field_name}`)"
-    headline = (
-        f"{raiser.__name__}'s own code{where} raised {text}\n"
-        f"  with {_fault_name(place)}, for the generated config "
-        f"{cls.__name__}({shown_config(cls, config)})."
-    )
-    if not config:
-        return ConfigFailure(headline + " No field was drawn: it fails whatever the config.")
-    # The field whose value the exception shows comes first; else the first drawn.
-    own_config = config if raiser is cls else _public_config(config[field_name])
-    key = min(own_config or config, key=lambda key: str(own_config.get(key)) not in str(error))
-    pinned = key if raiser is cls else field_name
-    return ConfigFailure(
-        f"{headline}\n"
-        f"  If {raiser.__name__} cannot take such a value, constrain the field so that pydantic "
-        f"rejects it and the audit draws only values it takes, e.g. "
-        f"{_constraint_hint(raiser, key)};"
-        f"\n  or pin it for the audit: "
-        f"run_context.audit({cls.__name__}, {pinned}=<a value or strategy>)."
-    )
-
-
-def _raising_nested_resource(example: _Example, error: BaseException) -> tuple[type[Any], str]:
-    """The resource nested in the example (and its field) whose own method is the innermost
-    frame of ``error``'s traceback; the example's class itself when none is."""
-    nested = {
-        id(value): key for key, value in example.config.items() if isinstance(value, BaseModel)
-    }
-    found: tuple[type[Any], str] = (example.cls, "")
-    traceback = error.__traceback__
-    while traceback is not None:
-        owner = traceback.tb_frame.f_locals.get("self")
-        for key, value in example.config.items():
-            # Dagster sets up a copy of the nested resource: the same class, under that field.
-            if id(owner) in nested or (isinstance(value, BaseModel) and type(owner) is type(value)):
-                found = (type(owner), nested.get(id(owner), key))
-                break
-        else:
-            if type(owner) is example.cls:
-                found = (example.cls, "")
-        traceback = traceback.tb_next
-    return found
-
-
-def _public_config(model: Any) -> dict[str, Any]:
-    return {
-        name: model.__dict__[name] for name in type(model).model_fields if name in model.__dict__
-    }
-
-
-def _constraint_hint(cls: type[Any], key: str) -> str:
-    """How to constrain field ``key`` in its class, by its annotation."""
-    info = next(
-        (info for name, info in cls.model_fields.items() if key in (name, info.alias)), None
-    )
-    annotation = getattr(info, "annotation", None)
-    base = getattr(annotation, "__name__", None)
-    if annotation is str:
-        return f"`{key}: str = Field(min_length=1)` or `Field(pattern=...)`"
-    if annotation in (int, float):
-        return f"`{key}: {base} = Field(ge=0)` or `Annotated[{base}, Field(ge=0, le=...)]`"
-    return f"`{key}: Annotated[..., AfterValidator(check)]` or a field_validator"
-
-
 def _users_exception(error: BaseException) -> BaseException:
     """The user's own exception inside Dagster's wrappers (DagsterResourceFunctionError...)."""
     while isinstance(error, dagster.DagsterUserCodeExecutionError) and error.__cause__:
@@ -276,7 +203,7 @@ def audit_resource_class(
                     run.ledger.mark_raised(problems)
                     raise problems.error() from error
                 users = _users_exception(error)
-                failure = _config_failure(example, place, users)
+                failure = config_failure(example.cls, example.config, _fault_name(place), users)
                 if masked(resource_class, example.config, str(users)) != str(users):
                     # The exception's own text shows a secret: leave it out of the report.
                     raise failure from None
@@ -326,7 +253,7 @@ def audit_resource_class(
         # audit line, not at hypothesis' internals (the resource's own frames stay in its cause).
         raise error.with_traceback(None)  # noqa: B904 - the same exception, not a new one
     if plan.stats.odd_errors:
-        raise _odd_error_failure(resource_class, plan.stats)
+        raise odd_error_failure(resource_class, plan.stats)
     runs = tally.runs
     return AuditSummary(
         resource_class,
@@ -334,25 +261,4 @@ def audit_resource_class(
         {place: runs[place] for place in ("no fault", *PLACES) if runs[place]},
         {place: why for place, why in tally.why_not.items() if not runs[place]},
         tuple(plan.defaults_kept),
-    )
-
-
-def _odd_error_failure(cls: type[Any], stats: RejectionStats) -> ConfigFailure:
-    """A validator that raised something other than a validation error for some generated
-    configs: Dagster reports that as a crash of the run, not as a config error naming the field."""
-    name, count = stats.odd_errors.most_common(1)[0]
-    rejection, shown = stats.first_odd[name]
-    raised_in = rejection.raised_in or f"validating {cls.__name__}"
-    total = stats.accepted + stats.rejected
-    pin = f"run_context.audit({cls.__name__}, <field>=<a value or strategy>)"
-    field_name = re.search(r"\(field '([^']+)'\)", raised_in)
-    if field_name:
-        pin = pin.replace("<field>", field_name.group(1))
-    return ConfigFailure(
-        f"{raised_in} raised {rejection.message}\n"
-        f"  for {count} of {total} generated configs, e.g. {cls.__name__}({shown}).\n"
-        f"  {name} is not a validation error: Dagster reports it as a crash of the run, where a "
-        "ValueError would be a config error naming the field.\n"
-        "  Raise ValueError (or AssertionError) in the validator, which pydantic reports as a "
-        f"validation error; or pin the field for the audit: {pin}."
     )

@@ -263,6 +263,7 @@ def test_pinned(run_context):
             "E*ConfigFailure: Timeout's own code raised ValueError: timeout must not be "
             "negative: -1",
             "E*with no fault injected, for the generated config Timeout(timeout=-1).",
+            "E*The failing statement reads `timeout`: `raise ValueError(*)` (test_a_config_*.py:*)",
             "E*If Timeout cannot take such a value, constrain the field so that pydantic "
             "rejects it and the audit draws only values it takes, e.g. "
             "`timeout: int = Field(ge=0)` or `Annotated*",
@@ -274,11 +275,129 @@ def test_pinned(run_context):
             "E*ConfigFailure: Token's own code raised ValueError: token '00…' (5 chars) is too "
             "long",
             "E*for the generated config Token(api_token='00…' (5 chars)).",
-            "E*`api_token: str = Field(min_length=1)` or `Field(pattern=...)`;",
+            "E*The failing statement reads `api_token`: `raise ValueError(*)` (*)",
+            "E*`api_token: str = Field(max_length=4)` or `Field(pattern=...)`;",
             "E*resource=Token(api_token='00…' (5 chars)),",
         ]
     )
     assert "00000" not in result.stdout.str()
+
+
+def test_a_config_failure_names_the_fields_the_failing_code_read(
+    pytester: pytest.Pytester,
+) -> None:
+    """The field named is the one the failing statement read (directly, through a local name,
+    or in the condition that raised), never merely the first drawn; when the statement reads
+    none, every drawn field is listed, and the message says it could not tell."""
+    pytester.makepyfile(
+        RESOURCES
+        + """
+import contextlib
+
+
+def connect(path, read_only):
+    # A database library's own check, deep below the resource's code.
+    if read_only:
+        raise OSError("Cannot open database in read-only mode: it does not exist")
+    return contextlib.nullcontext()
+
+
+def make_client(user, retries):
+    if retries > 3:
+        raise ValueError("the server allows at most 3 retries")
+    return object()
+
+
+class Client(dg.ConfigurableResource):
+    client_id: str = "app"
+    base_url: str = "https://api.example.test"
+
+    def setup_for_execution(self, context):
+        url = self.base_url
+        self._host = url.split("//")[1]
+
+
+class Guarded(dg.ConfigurableResource):
+    client_id: str = "app"
+    base_url: str = "https://api.example.test"
+
+    def setup_for_execution(self, context):
+        if not self.base_url.startswith("https://"):
+            raise RuntimeError("refusing to send the token in clear")
+
+
+class Database(dg.ConfigurableResource):
+    database_path: str
+    read_only: bool = False
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        with connect(self.database_path, read_only=self.read_only) as connection:
+            yield connection
+
+
+class Everything(dg.ConfigurableResource):
+    user: str = "me"
+    retries: int = 0
+
+    def setup_for_execution(self, context):
+        self._client = make_client(**self.model_dump())
+
+
+def test_client(run_context):
+    run_context.audit(Client, max_examples=10)
+
+
+def test_guarded(run_context):
+    run_context.audit(Guarded, max_examples=10)
+
+
+def test_database(run_context):
+    run_context.audit(Database, max_examples=10)
+
+
+def test_everything(run_context):
+    run_context.audit(Everything, max_examples=10)
+
+
+def test_client_pinned(run_context):
+    # Correct: a base_url the resource takes is pinned, and client_id varies freely.
+    run_context.audit(Client, base_url="https://api.example.test", max_examples=10)
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=4, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E*ConfigFailure: Client's own code raised IndexError: list index out of range",
+            "E*The failing statement reads `base_url`: `self._host = url.split(*` "
+            "(test_a_config_failure_names_the_fields_the_failing_code_read.py:*)",
+            "E*e.g. `base_url: str = Field(*)`*",
+            "E*or pin it for the audit: run_context.audit(Client, base_url=<a value or strategy>).",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E*ConfigFailure: Guarded's own code raised RuntimeError: refusing to send the token*",
+            "E*The failing statement reads `base_url`: `raise RuntimeError(*)` (*)",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E*ConfigFailure: Database's own code raised OSError: Cannot open database in "
+            "read-only mode: it does not exist",
+            "E*The failing statement reads `database_path`, `read_only`: `with connect(*`*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E*ConfigFailure: Everything's own code raised ValueError: the server allows at "
+            "most 3 retries",
+            "E*The failing statement reads no field directly; the drawn fields, most likely "
+            "first: *`retries`*.",
+        ]
+    )
+    assert "reads `client_id`" not in result.stdout.str()
 
 
 def test_state_that_outlives_a_run_is_reported_as_the_first_failure(
