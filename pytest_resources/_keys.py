@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import dagster
 from dagster._config.pythonic_config.resource import (
     ConfigurableResourceFactory,
     PartialResource,
@@ -44,11 +45,23 @@ def as_named_resources(resources: Any, key: str | None, *, what: str) -> dict[st
             f"built instance instead: {resources.resource_cls.__name__}(field=value, ...)."
         )
     if not isinstance(resources, ConfigurableResourceFactory):
-        raise ResourceUsageError(
-            f"{what} takes a Dagster ConfigurableResource (or a dict of key to resource), "
-            f"got {type(resources).__name__}: {resources!r}."
+        raise not_a_configurable_resource(
+            f"{what} takes a Dagster ConfigurableResource (or a dict of key to resource)",
+            resources,
         )
     return {key or default_key(type(resources)): resources}
+
+
+def not_a_configurable_resource(expected: str, value: object) -> ResourceUsageError:
+    """The error for what is not a ConfigurableResource; a function resource is told where it
+    is checked."""
+    if isinstance(value, dagster.ResourceDefinition):
+        return ResourceUsageError(
+            f"{expected}, got a function resource (@dg.resource or a ResourceDefinition), whose "
+            "lifecycle is its own function: it is checked where Dagster loads it, with pytest "
+            "--dagster-definitions."
+        )
+    return ResourceUsageError(f"{expected}, got {type(value).__qualname__}: {value!r}.")
 
 
 def check_keys(resources: Mapping[Any, Any], *, what: str) -> None:

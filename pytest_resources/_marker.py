@@ -12,7 +12,7 @@ import pydantic
 from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
 
 from pytest_resources._errors import ResourceUsageError
-from pytest_resources._keys import default_key
+from pytest_resources._keys import default_key, not_a_configurable_resource
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,9 +81,8 @@ def _one_resource(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, R
                 f"{type(target).__qualname__}(field=value)."
             ) from None
         return target, options
-    raise ResourceUsageError(
-        f"expects a Dagster ConfigurableResource class or instance, got "
-        f"{type(target).__qualname__}: {target!r}."
+    raise not_a_configurable_resource(
+        "expects a Dagster ConfigurableResource class or instance", target
     )
 
 

@@ -7,7 +7,6 @@ Dagster, so dagster and hypothesis are imported only once a test uses a fixture 
 from __future__ import annotations
 
 import sys
-import types
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -459,68 +458,12 @@ def pytest_make_collect_report(
 ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
     """Explain pytest's quirk behind a collection error of ``@pytest.mark.resource(Cls)``."""
     report = yield
-    call = getattr(report, "call", None)
-    excinfo = getattr(call, "excinfo", None)
-    if report.failed and excinfo is not None:
-        name = _class_marked_alone(excinfo)
-        if name:
-            user_frames = [
-                entry
-                for entry in excinfo.traceback
-                if not str(entry.frame.f_globals.get("__name__", "")).startswith(
-                    ("_pytest", "pluggy", "pytest")
-                )
-            ]
-            where = (
-                f"{user_frames[-1].path}:{_decorator_line(user_frames[-1], name)}"
-                if user_frames
-                else str(collector.path)
-            )
-            report.longrepr = (
-                f"{where}: pytest.mark.resource({name}) with only a class makes no mark: pytest "
-                f"takes a mark called with one class and nothing else as decorating that "
-                f"class, so it marks {name} itself (and above a test, calls "
-                f"{name}(test_function)). Write pytest.mark.resource.with_args({name}) or pass "
-                f"an instance: pytest.mark.resource({name}())."
-            )
+    excinfo = getattr(getattr(report, "call", None), "excinfo", None)
+    if report.failed and excinfo is not None and "dagster" in sys.modules:
+        from pytest_resources._reports import explained_collection_error
+
+        report.longrepr = explained_collection_error(excinfo, collector.path) or report.longrepr
     return report
-
-
-def _decorator_line(entry: Any, name: str) -> int:
-    """The line of ``@pytest.mark.resource(name)`` above the failing line (Python 3.10 reports
-    the decorated ``def``, 3.11+ the decorator), 1-based."""
-    source = entry.frame.code.fullsource
-    lines = source.lines if source is not None else []
-    for index in range(entry.lineno, max(entry.lineno - 20, -1), -1):
-        if index < len(lines) and f"resource({name})" in lines[index].replace(" ", ""):
-            return index + 1
-    return int(entry.lineno) + 1
-
-
-def _class_marked_alone(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
-    """pytest takes a mark called with one class and nothing else as decorating that class:
-    ``@pytest.mark.resource(Cache)`` marks ``Cache`` and returns it, and then Python calls
-    ``Cache(test_function)``. Such a class carries a resource mark of its own: the name of the
-    one found in the frames of the failure, or ``""``."""
-    if "dagster" not in sys.modules:
-        return ""
-    from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
-
-    for entry in reversed(excinfo.traceback):
-        namespace = {**entry.frame.f_globals, **entry.frame.f_locals}
-        for value in namespace.values():
-            if (
-                # Python 3.10 takes list[int] for a type, and issubclass() then raises.
-                isinstance(value, type)
-                and not isinstance(value, types.GenericAlias)
-                and issubclass(value, ConfigurableResourceFactory)
-                and any(
-                    getattr(mark, "name", None) == "resource"
-                    for mark in value.__dict__.get("pytestmark", ())
-                )
-            ):
-                return value.__qualname__
-    return ""
 
 
 @pytest.hookimpl(wrapper=True)
@@ -535,6 +478,10 @@ def pytest_runtest_makereport(
         call.excinfo.value, "__pytest_resources_plain__", False
     ):
         report.longrepr = f"{call.excinfo.typename}: {call.excinfo.value}"
+    elif report.failed and call.excinfo is not None and "dagster" in sys.modules:
+        from pytest_resources._reports import explained_unset_variable
+
+        report.longrepr = explained_unset_variable(call.excinfo) or report.longrepr
     return report
 
 

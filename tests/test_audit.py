@@ -283,6 +283,7 @@ def test_pinned(run_context):
     assert "00000" not in result.stdout.str()
 
 
+@pytest.mark.slow(seconds=3)
 def test_a_config_failure_names_the_fields_the_failing_code_read(
     pytester: pytest.Pytester,
 ) -> None:

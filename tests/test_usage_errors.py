@@ -101,6 +101,139 @@ def test_a_class_marked_alone_explains_the_pytest_quirk(
     result.stdout.no_fnmatch_line("*_pytest/*")
 
 
+FUNCTION_RESOURCE = """
+@dg.resource
+def api_client(context):
+    return object()
+"""
+
+
+def test_a_function_resource_marked_alone_says_where_it_is_checked(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + FUNCTION_RESOURCE
+        + """
+@pytest.mark.resource(api_client)
+def test_client(resource):
+    pass
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_a_function_resource_marked_alone_says_where_it_is_checked.py:"
+            f"{_DECORATOR_LINE + FUNCTION_RESOURCE.count(chr(10)) - 1}: "
+            "pytest.mark.resource(api_client) marks no test: api_client is a function resource "
+            "(@dg.resource), and pytest takes a mark called with one function and nothing else "
+            "as decorating that function, so Python then calls api_client(test_function). The "
+            "marker and run_context.open() take ConfigurableResource instances; a function "
+            "resource is checked where Dagster loads it: pytest --dagster-definitions."
+        ]
+    )
+    result.stdout.no_fnmatch_line("*ParameterCheckError*")
+    result.stdout.no_fnmatch_line("*dagster_shared*")
+
+
+def test_a_function_resource_given_to_the_marker_or_open_says_where_it_is_checked(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + FUNCTION_RESOURCE
+        + """
+@pytest.mark.resource.with_args(api_client)
+def test_marked(resource):
+    pass
+
+
+def test_opened(run_context):
+    with run_context.open(api_client):
+        pass
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "@pytest.mark.resource expects a Dagster ConfigurableResource class or instance, got "
+            "a function resource (@dg.resource or a ResourceDefinition), whose lifecycle is its "
+            "own function: it is checked where Dagster loads it, with pytest "
+            "--dagster-definitions.",
+            "E*ResourceUsageError: run_context.open() takes a Dagster ConfigurableResource (or a "
+            "dict of key to resource), got a function resource *",
+        ]
+    )
+
+
+def test_an_unset_env_var_is_one_message_naming_the_resource_field_and_variable(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        RESOURCES
+        + """
+class Store(dg.ConfigurableResource):
+    access_key: str
+    secret_key: str = "fixed"
+
+
+@pytest.mark.resource(Store(access_key=dg.EnvVar("PR_TEST_UNSET_ACCESS")))
+def test_marked(resource):
+    pass
+
+
+def test_opened(run_context):
+    store = Store(
+        access_key=dg.EnvVar("PR_TEST_UNSET_ACCESS"), secret_key=dg.EnvVar("PR_TEST_UNSET_SECRET")
+    )
+    with run_context.open({"s3": store}):
+        pass
+
+
+# Correct: the exception itself is Dagster's, as under plain Dagster.
+def test_expects_dagsters_error(run_context):
+    with pytest.raises(dg.DagsterInvalidConfigError):
+        with run_context.open(Store(access_key=dg.EnvVar("PR_TEST_UNSET_ACCESS"))):
+            pass
+
+
+# Correct: set by a fixture before the marked resource opens.
+@pytest.fixture
+def access_key(monkeypatch):
+    monkeypatch.setenv("PR_TEST_UNSET_ACCESS", "AKIA-from-the-fixture")
+
+
+@pytest.mark.resource(Store(access_key=dg.EnvVar("PR_TEST_UNSET_ACCESS")))
+def test_set_by_a_fixture(access_key, resource):
+    assert resource.access_key == "AKIA-from-the-fixture"
+"""
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2, errors=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_marked*",
+            "DagsterInvalidConfigError: an environment variable is not set:",
+            "  resource `store`, field `access_key`, reads EnvVar('PR_TEST_UNSET_ACCESS'), which "
+            "is not set.",
+            "  Set PR_TEST_UNSET_ACCESS where the test runs (the CI job's environment, or "
+            "monkeypatch.setenv in a fixture that runs before the resource opens), or give the "
+            "field a value for the test.",
+            "*_ test_opened _*",
+            "*test_an_unset_env_var_is_one_message_naming_the_resource_field_and_variable.py:*: "
+            "DagsterInvalidConfigError: environment variables are not set:",
+            "  resource `s3`, field `access_key`, reads EnvVar('PR_TEST_UNSET_ACCESS'), which is "
+            "not set.",
+            "  resource `s3`, field `secret_key`, reads EnvVar('PR_TEST_UNSET_SECRET'), which is "
+            "not set.",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*PostProcessingError*")
+    result.stdout.no_fnmatch_line("*contextlib*")
+
+
 def test_open_inside_given_without_a_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         RESOURCES
