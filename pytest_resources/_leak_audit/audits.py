@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from pydantic import BaseModel
 
 from pytest_resources._errors import PrivateStateLeak
+from pytest_resources._leak_audit import values
 from pytest_resources._leak_audit.config import ResolvedConfig
 from pytest_resources._leak_audit.forms import (
     FORMS,
@@ -31,18 +32,6 @@ from pytest_resources._leak_audit.report import (
     redact,
 )
 from pytest_resources._leak_audit.search import NeedleIndex
-from pytest_resources._leak_audit.values import (
-    MAX_NESTED_RESOURCE_DEPTH,
-    MIN_TEXT_LENGTH,
-    is_env_var,
-    is_significant,
-    needles_for,
-    nested_models,
-    private_needles,
-    public_fields,
-    require_model,
-    storing_line,
-)
 
 _FIRST_KEY = re.compile(r"""(?:\['__dict__'\])?\[['"]?([A-Za-z_]\w*)['"]?[\]=]""")
 _REPR_HINT = "Leave secrets out of repr() and str(): declare the field with Field(repr=False)."
@@ -86,11 +75,11 @@ def find_private_leaks(
     raises) are skipped, and appended to ``not_inspected`` when given.
     Raises ``TypeError`` for an object that is not a pydantic model.
     """
-    model = require_model(resource, "find_private_leaks")
+    model = values.require_model(resource, "find_private_leaks")
     config = resolved_config
     audits = [(RESOURCE, model)]
     if user_instance is not None and user_instance is not resource:
-        user_model = require_model(user_instance, "find_private_leaks")
+        user_model = values.require_model(user_instance, "find_private_leaks")
         config = config or ResolvedConfig.of(user_model, live_copy=model)
         audits = [
             (LIVE_COPY, model),
@@ -119,7 +108,7 @@ def find_yielded_leaks(
     by default the live copy's), such as a ``model_copy``: ops log and serialize it as the
     resource's config. A client or connection handed to ops is run state by design, not audited.
     """
-    model = require_model(live_copy, "find_yielded_leaks")
+    model = values.require_model(live_copy, "find_yielded_leaks")
     if (
         yielded is model
         or not isinstance(yielded, BaseModel)
@@ -171,9 +160,9 @@ def _audit(
 ) -> list[Leak]:
     """``model``'s private values (and those of ``also``, the live copy a yielded copy came from)
     in every form of ``model``."""
-    all_needles, names, skipped = private_needles(model)
+    all_needles, names, skipped = values.private_needles(model)
     if also is not None:
-        also_needles, also_names, also_skipped = private_needles(also)
+        also_needles, also_names, also_skipped = values.private_needles(also)
         all_needles, names = [*also_needles, *all_needles], {**also_names, **names}
         skipped = [*also_skipped, *skipped]
     if not_inspected is not None:
@@ -209,7 +198,7 @@ def _audit(
             path=hit.path,
             when=when,
             redacted_value=redact(hit.needle.value),
-            stored_at=storing_line(
+            stored_at=values.storing_line(
                 type(model), hit.needle.attribute, landed.get(hit.needle.attribute, set())
             ),
         )
@@ -231,15 +220,17 @@ def find_secret_exposures(
     ``str()`` of both objects are checked; the snapshot is built from the user's instance (or from
     ``resource`` without one), because that is the object Dagster builds the UI's snapshot from.
     """
-    model = require_model(resource, "find_secret_exposures")
+    model = values.require_model(resource, "find_secret_exposures")
     user_model = (
-        None if user_instance is None else require_model(user_instance, "find_secret_exposures")
+        None
+        if user_instance is None
+        else values.require_model(user_instance, "find_secret_exposures")
     )
     exposures = list(_secrets_in_schema_defaults(user_model or model, key, when))
     needles = NeedleIndex(
         needle
         for config_field, reason, plaintext in _secret_fields(model, user_model, prefix="")
-        for needle in needles_for(config_field, reason, plaintext)
+        for needle in values.needles_for(config_field, reason, plaintext)
     )
     if not needles.needles:
         return exposures
@@ -277,18 +268,18 @@ def _secrets_in_schema_defaults(
     at import and baked into the config schema (which every snapshot carries)."""
     secret_variables: dict[str, list[str]] = {}
     for name, value in os.environ.items():
-        if len(value.strip()) >= MIN_TEXT_LENGTH:
+        if len(value.strip()) >= values.MIN_TEXT_LENGTH:
             secret_variables.setdefault(value, []).append(name)
     pending: list[tuple[str, type[BaseModel], int]] = [("", type(model), 0)]
     seen: set[type[BaseModel]] = set()
     while pending:
         prefix, model_class, depth = pending.pop()
-        if model_class in seen or depth > MAX_NESTED_RESOURCE_DEPTH:
+        if model_class in seen or depth > values.MAX_NESTED_RESOURCE_DEPTH:
             continue
         seen.add(model_class)
         for name, info in model_class.model_fields.items():
             default = info.default
-            if isinstance(default, str) and not is_env_var(default):
+            if isinstance(default, str) and not values.is_env_var(default):
                 looks_secret = _SECRET_NAME.search(name) or _is_marked_secret(model_class, name)
                 named_secret = [
                     variable
@@ -317,20 +308,20 @@ def _secret_fields(
     resource: BaseModel, user_instance: BaseModel | None, prefix: str
 ) -> Iterator[tuple[str, str, object]]:
     """(field path, why it is secret, its plaintext) for each secret field, nested ones included."""
-    user_fields = dict(public_fields(user_instance)) if user_instance is not None else {}
-    for name, value in public_fields(resource):
+    user_fields = dict(values.public_fields(user_instance)) if user_instance is not None else {}
+    for name, value in values.public_fields(resource):
         user_value = user_fields.get(name)
-        if is_env_var(user_value):
+        if values.is_env_var(user_value):
             reason = f"from EnvVar({user_value.env_var_name!r})"
         elif _is_marked_secret(type(resource), name):
             reason = "marked dagster__is_secret"
         else:
             continue
-        plaintext = value.get_value() if is_env_var(value) else value
-        if is_significant(plaintext):
+        plaintext = value.get_value() if values.is_env_var(value) else value
+        if values.is_significant(plaintext):
             yield f"{prefix}{name}", reason, plaintext
-    user_nested = dict(nested_models(user_instance)) if user_instance is not None else {}
-    for field_path, nested in nested_models(resource):
+    user_nested = dict(values.nested_models(user_instance)) if user_instance is not None else {}
+    for field_path, nested in values.nested_models(resource):
         yield from _secret_fields(nested, user_nested.get(field_path), f"{prefix}{field_path}.")
 
 

@@ -14,16 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pytest_resources._leak_audit.values import (
-    MAX_DEPTH,
-    MAX_OBJECT_DEPTH,
-    MIN_TEXT_LENGTH,
-    is_env_var,
-    is_hashable_scalar,
-    is_significant,
-    pickled_attributes,
-    public_fields,
-)
+from pytest_resources._leak_audit import values
 
 # The keys Dagster's own forms are built of belong to no one's run state.
 _FORM_SCAFFOLDING = frozenset({"resources", "config", "configured_values", "__dict__"})
@@ -63,23 +54,23 @@ class ResolvedConfig:
         visited: set[int] = set()
         while pending:
             node, resolved, depth = pending.pop()
-            if depth > MAX_DEPTH or id(node) in visited:
+            if depth > values.MAX_DEPTH or id(node) in visited:
                 continue
-            if is_env_var(node):
+            if values.is_env_var(node):
                 config._texts.add(node.env_var_name)
-                node = resolved if is_hashable_scalar(resolved) else node.get_value()
-            if is_hashable_scalar(node) or isinstance(node, os.PathLike):
+                node = resolved if values.is_hashable_scalar(resolved) else node.get_value()
+            if values.is_hashable_scalar(node) or isinstance(node, os.PathLike):
                 config._add_value(node)
                 continue
             visited.add(id(node))
             if isinstance(node, BaseModel):
                 classes.append(type(node))
                 resolved_fields = (
-                    dict(public_fields(resolved)) if isinstance(resolved, BaseModel) else {}
+                    dict(values.public_fields(resolved)) if isinstance(resolved, BaseModel) else {}
                 )
                 pending.extend(
                     (value, resolved_fields.get(name), depth + 1)
-                    for name, value in public_fields(node)
+                    for name, value in values.public_fields(node)
                 )
             elif type(node).__name__ == "PartialResource" and hasattr(node, "resource_cls"):
                 classes.append(node.resource_cls)
@@ -93,7 +84,7 @@ class ResolvedConfig:
         return config
 
     def _add_value(self, value: object) -> None:
-        if isinstance(value, str) and len(value) > MIN_TEXT_LENGTH:
+        if isinstance(value, str) and len(value) > values.MIN_TEXT_LENGTH:
             self._prose.append(value)
         self._texts.update(_spellings(value, config=True))
 
@@ -106,9 +97,9 @@ class ResolvedConfig:
             if info.description:
                 self._prose.append(info.description)
             default = info.default
-            if is_env_var(default):
+            if values.is_env_var(default):
                 self._texts.add(default.env_var_name)
-            elif is_hashable_scalar(default) or isinstance(default, os.PathLike):
+            elif values.is_hashable_scalar(default) or isinstance(default, os.PathLike):
                 self._add_value(default)
             elif isinstance(default, Mapping | list | tuple | set | frozenset):
                 items = (
@@ -117,14 +108,14 @@ class ResolvedConfig:
                     else default
                 )
                 for item in items:
-                    if is_hashable_scalar(item):
+                    if values.is_hashable_scalar(item):
                         self._texts.update(_spellings(item, config=True))
 
     def covers(self, value: object, depth: int = 0) -> bool:
         """Whether ``value`` is config: resolved config or a plain conversion of it."""
-        if not is_significant(value):
+        if not values.is_significant(value):
             return True
-        if depth > MAX_OBJECT_DEPTH:
+        if depth > values.MAX_OBJECT_DEPTH:
             return False
         if isinstance(value, Mapping):
             return all(
@@ -134,19 +125,19 @@ class ResolvedConfig:
             return all(self.covers(item, depth + 1) for item in value)
         spellings = _spellings(value, config=False)
         if any(spelling in self._texts for spelling in spellings) or any(
-            len(spelling) >= MIN_TEXT_LENGTH and whole_token_at(text, spelling) is not None
+            len(spelling) >= values.MIN_TEXT_LENGTH and whole_token_at(text, spelling) is not None
             for spelling in spellings
             for text in self._prose
         ):
             return True
-        if is_hashable_scalar(value) or isinstance(value, os.PathLike):
+        if values.is_hashable_scalar(value) or isinstance(value, os.PathLike):
             return self._covers_as_resolved_path(value)
         # An object that only restates config (a dataclass of config values, an auth helper).
-        state = pickled_attributes(value)
+        state = values.pickled_attributes(value)
         return (
             bool(state)
             and all(self.covers(item, depth + 1) for item in state.values())
-            and any(is_significant(item) for item in state.values())
+            and any(values.is_significant(item) for item in state.values())
         )
 
     def _covers_as_resolved_path(self, value: object) -> bool:

@@ -29,16 +29,8 @@ import dagster
 from dagster._core.remote_representation.external_data import RepositorySnap
 from pydantic import BaseModel
 
+from pytest_resources._leak_audit import values
 from pytest_resources._leak_audit.search import Hit, NeedleIndex, structure_hits, text_hits
-from pytest_resources._leak_audit.values import (
-    MAX_DEPTH,
-    Needle,
-    describe_error,
-    is_env_var,
-    is_internal,
-    nested_models,
-    user_classes,
-)
 from pytest_resources._plain_data import NotPlainData, frozen, remember
 
 
@@ -68,7 +60,7 @@ def _config_schema(model: BaseModel, _key: str) -> object:
 
     def tree(config_type: Any, depth: int) -> object:
         fields = getattr(config_type, "fields", None)
-        if depth > MAX_DEPTH:
+        if depth > values.MAX_DEPTH:
             return None
         if isinstance(fields, Mapping):
             return {
@@ -91,13 +83,13 @@ def _repository_snapshot(model: BaseModel, key: str) -> object:
     repository = dagster.Definitions(resources={key: model}).get_repository_def()
     snapshot = RepositorySnap.from_def(repository)
     (resource_snap,) = (snap for snap in snapshot.resources or () if snap.name == key)
-    values = {}
+    configured = {}
     for name, value in resource_snap.configured_values.items():
         try:
-            values[name] = json.loads(value) if isinstance(value, str) else {"env": value.name}
+            configured[name] = json.loads(value) if isinstance(value, str) else {"env": value.name}
         except ValueError:
-            values[name] = value
-    return {"configured_values": values}
+            configured[name] = value
+    return {"configured_values": configured}
 
 
 def _pickled_state(model: BaseModel, _key: str) -> object:
@@ -118,8 +110,10 @@ def _pickled_state(model: BaseModel, _key: str) -> object:
         current = pending.pop()
         if id(current) not in visited:
             visited.add(id(current))
-            left_out.update(id(value) for name, value in vars(current).items() if is_internal(name))
-            pending.extend(nested for _path, nested in nested_models(current))
+            left_out.update(
+                id(value) for name, value in vars(current).items() if values.is_internal(name)
+            )
+            pending.extend(nested for _path, nested in values.nested_models(current))
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer)
     pickler.persistent_id = lambda obj: "left out" if id(obj) in left_out else None  # type: ignore[method-assign]
@@ -193,7 +187,7 @@ def _form_available(form: Form) -> bool:
         except Exception as error:
             _probed_forms[form.name] = (
                 f"the leak audit cannot build the form {form.name} on dagster "
-                f"{dagster.__version__} ({describe_error(error)}), so every audit of this "
+                f"{dagster.__version__} ({values.describe_error(error)}), so every audit of this "
                 "session skipped it. A Dagster API the plugin relies on has changed: please "
                 "report it to pytest-resources, or pin dagster to a version it supports."
             )
@@ -207,7 +201,7 @@ def hits_in_forms(
     key: str | None,
     forms: Sequence[Form],
     needles: NeedleIndex,
-    names: Mapping[str, Needle],
+    names: Mapping[str, values.Needle],
 ) -> Iterator[tuple[Form, Hit]]:
     """Each hit of ``needles`` (and of private ``names`` used as keys) in each form of ``model``;
     a name found where its value is found too is one leak, reported by value."""
@@ -249,7 +243,7 @@ def _search(
     key: str,
     forms: Sequence[Form],
     needles: NeedleIndex,
-    names: Mapping[str, Needle],
+    names: Mapping[str, values.Needle],
     data: object | None,
 ) -> Iterator[tuple[Form, Hit]]:
     # Several forms are often equal (model_dump() in both modes, the config dictionary): such a
@@ -308,7 +302,9 @@ def _serializes_plainly(cls: type) -> bool:
     from their data: no method of the user's classes and no serializer, computed field or
     custom type in the core schema takes part. Read afresh each time (a test may patch a
     method in); only the core schema's answer is kept, for that schema object."""
-    if any(not _SERIALIZING_ATTRIBUTES.isdisjoint(vars(klass)) for klass in user_classes(cls)):
+    if any(
+        not _SERIALIZING_ATTRIBUTES.isdisjoint(vars(klass)) for klass in values.user_classes(cls)
+    ):
         return False
     schema = getattr(cls, "__pydantic_core_schema__", None)
     known = _plain_classes.get(cls)
@@ -356,12 +352,12 @@ def _frozen_model_or_env_var(value: object, depth: int) -> object:
             tuple(
                 (name, frozen(item, depth + 1, _frozen_model_or_env_var))
                 for name, item in vars(value).items()
-                if not is_internal(name)
+                if not values.is_internal(name)
             ),
             None if extra is None else frozen(dict(extra), depth + 1, _frozen_model_or_env_var),
             # In its own iteration order: the pickled state walks it by position.
             tuple(value.__pydantic_fields_set__),
         )
-    if is_env_var(value):  # Dagster's own str and int subclasses on a user's instance
+    if values.is_env_var(value):  # Dagster's own str and int subclasses on a user's instance
         return (type(value), str.__str__(value) if isinstance(value, str) else int(value))
     raise NotPlainData

@@ -10,26 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pytest_resources._leak_audit import values
 from pytest_resources._leak_audit.config import ResolvedConfig
 from pytest_resources._leak_audit.report import OUTLIVED, Leak, redact
 from pytest_resources._leak_audit.search import NeedleIndex, structure_hits
-from pytest_resources._leak_audit.values import (
-    CODE_AND_TYPES,
-    MAX_DEPTH,
-    MAX_OBJECT_DEPTH,
-    MAX_WALKED_NODES,
-    Needle,
-    is_hashable_scalar,
-    is_internal,
-    is_significant,
-    pickled_attributes,
-    private_needles,
-    private_state,
-    public_fields,
-    safe_repr,
-    storing_line,
-    user_classes,
-)
 
 
 class RunStateWatch:
@@ -48,16 +32,16 @@ class RunStateWatch:
     def __init__(self, user_instance: BaseModel, config: ResolvedConfig) -> None:
         self._user_instance = user_instance
         self._config = config
-        self._classes = user_classes(type(user_instance))
+        self._classes = values.user_classes(type(user_instance))
         self._class_state_before = {cls: _class_state(cls) for cls in self._classes}
         roots: list[object] = [user_instance, *_shared_defaults(type(user_instance)).values()]
         roots.extend(v for state in self._class_state_before.values() for v, _ in state.values())
         self._existing = _reachable_ids(roots)
-        self._run_state: list[Needle] = []
+        self._run_state: list[values.Needle] = []
 
     def after_setup(self, live_copy: BaseModel) -> None:
         """Learn the run's state from the live copy, while it holds it."""
-        needles, _names, _skipped = private_needles(live_copy)
+        needles, _names, _skipped = values.private_needles(live_copy)
         self._run_state.extend(needle for needle in needles if self._is_run_state(needle.value))
 
     def _is_run_state(self, value: object) -> bool:
@@ -68,8 +52,8 @@ class RunStateWatch:
         # A container teardown emptied in place (a pool's list of connections, cleared) is
         # found only as itself: equal to every other empty one, it says nothing by equality.
         needles = NeedleIndex(
-            (needle for needle in self._run_state if is_significant(needle.value)),
-            identity_only=[n for n in self._run_state if not is_significant(n.value)],
+            (needle for needle in self._run_state if values.is_significant(needle.value)),
+            identity_only=[n for n in self._run_state if not values.is_significant(n.value)],
         )
         places: list[tuple[str, object]] = [("user's instance", self._user_instance)]
         places.extend(_shared_defaults(type(self._user_instance)).items())
@@ -111,13 +95,13 @@ class RunStateWatch:
                 # Values only (a token, an id): an object the run put on the class (a lazily
                 # made lock) is reported only when the live copy held it too, found by identity.
                 for leaf_path, leaf in _scalar_leaves(item, item_path, 0):
-                    if is_significant(leaf) and self._is_run_state(leaf):
+                    if values.is_significant(leaf) and self._is_run_state(leaf):
                         path = f"vars({cls.__qualname__})[{name!r}]{leaf_path}"
                         yield self._leak(key, f"{cls.__qualname__}.{name}", leaf, path)
 
     def _leak(self, key: str | None, attribute: str, value: object, path: str) -> Leak:
         return Leak(
-            stored_at=storing_line(type(self._user_instance), attribute),
+            stored_at=values.storing_line(type(self._user_instance), attribute),
             resource_key=key,
             resource_class=type(self._user_instance).__qualname__,
             audited=OUTLIVED,
@@ -134,7 +118,7 @@ def _class_state(cls: type) -> dict[str, tuple[object, object]]:
     """A class's data attributes, each with a shallow copy of its content when a container."""
     state: dict[str, tuple[object, object]] = {}
     for name, value in list(vars(cls).items()):
-        if name.startswith("__") or is_internal(name) or callable(value):
+        if name.startswith("__") or values.is_internal(name) or callable(value):
             continue
         if isinstance(value, staticmethod | classmethod | property | functools.cached_property):
             continue
@@ -152,7 +136,7 @@ def _new_items(before: object, after: object) -> Iterator[tuple[str, object]]:
     if isinstance(before, dict) and isinstance(after, Mapping):
         for item_key, item in list(after.items()):
             if item_key not in before or before[item_key] is not item:
-                yield f"[{safe_repr(item_key)}]", item
+                yield f"[{values.safe_repr(item_key)}]", item
     elif isinstance(before, list) and isinstance(after, list | tuple | set | frozenset):
         existing = {id(item) for item in before}
         for position, item in enumerate(list(after)):
@@ -161,12 +145,14 @@ def _new_items(before: object, after: object) -> Iterator[tuple[str, object]]:
 
 
 def _scalar_leaves(value: object, path: str, depth: int) -> Iterator[tuple[str, object]]:
-    if is_hashable_scalar(value):
+    if values.is_hashable_scalar(value):
         yield path, value
-    elif depth < MAX_OBJECT_DEPTH and isinstance(value, Mapping | list | tuple | set | frozenset):
+    elif depth < values.MAX_OBJECT_DEPTH and isinstance(
+        value, Mapping | list | tuple | set | frozenset
+    ):
         items = list(value.items()) if isinstance(value, Mapping) else enumerate(list(value))
         for step, item in items:
-            shown = safe_repr(step) if isinstance(value, Mapping) else step
+            shown = values.safe_repr(step) if isinstance(value, Mapping) else step
             yield from _scalar_leaves(item, f"{path}[{shown}]", depth + 1)
 
 
@@ -182,12 +168,12 @@ def _shared_defaults(cls: type) -> dict[str, object]:
     for name, declaration in declared.items():
         factory = getattr(declaration, "default_factory", None)
         code = getattr(factory, "__code__", None)
-        if not isinstance(code, types.CodeType) or is_internal(name):
+        if not isinstance(code, types.CodeType) or values.is_internal(name):
             continue
         referenced = [cell.cell_contents for cell in getattr(factory, "__closure__", None) or ()]
         global_names = getattr(factory, "__globals__", {})
         referenced.extend(global_names[n] for n in code.co_names if n in global_names)
-        shared = [value for value in referenced if not isinstance(value, CODE_AND_TYPES)]
+        shared = [value for value in referenced if not isinstance(value, values.CODE_AND_TYPES)]
         label = f"the default of {cls.__qualname__}.{name}"
         for position, value in enumerate(shared):
             defaults[label if len(shared) == 1 else f"{label} ({position + 1})"] = value
@@ -198,19 +184,25 @@ def _reachable_ids(roots: Iterable[object]) -> set[int]:
     """Ids of what ``roots`` reach (models' private state and objects' state included), bounded."""
     seen: set[int] = set()
     pending: list[tuple[object, int]] = [(root, 0) for root in roots]
-    while pending and len(seen) < MAX_WALKED_NODES:
+    while pending and len(seen) < values.MAX_WALKED_NODES:
         node, depth = pending.pop()
-        if id(node) in seen or depth > MAX_DEPTH:
+        if id(node) in seen or depth > values.MAX_DEPTH:
             continue
         seen.add(id(node))
         children: Iterable[object] = ()
         if isinstance(node, BaseModel):
-            children = [value for _, value in (*public_fields(node), *private_state(node))]
+            children = [
+                value for _, value in (*values.public_fields(node), *values.private_state(node))
+            ]
         elif isinstance(node, Mapping):
             children = [*node.keys(), *node.values()]
         elif isinstance(node, list | tuple | set | frozenset):
             children = node
-        elif depth < MAX_OBJECT_DEPTH and not is_hashable_scalar(node) and node is not None:
-            children = pickled_attributes(node).values()
+        elif (
+            depth < values.MAX_OBJECT_DEPTH
+            and not values.is_hashable_scalar(node)
+            and node is not None
+        ):
+            children = values.pickled_attributes(node).values()
         pending.extend((child, depth + 1) for child in children)
     return seen

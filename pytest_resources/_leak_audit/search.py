@@ -9,20 +9,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from pytest_resources._leak_audit import values
 from pytest_resources._leak_audit.config import whole_token_at
 from pytest_resources._leak_audit.report import redact
-from pytest_resources._leak_audit.values import (
-    MAX_DEPTH,
-    MAX_OBJECT_DEPTH,
-    MAX_WALKED_NODES,
-    Needle,
-    is_hashable_scalar,
-    pickled_attributes,
-    private_state,
-    public_fields,
-    safe_equal,
-    safe_repr,
-)
 
 # Characters that continue a token: a value found next to one of these is part of a longer token
 # ("abc123" inside "sk-abc123"), so it does not count as the value itself.
@@ -36,7 +25,7 @@ _KEY_BEFORE_VALUE = re.compile(
 
 @dataclass(frozen=True)
 class Hit:
-    needle: Needle
+    needle: values.Needle
     path: str
     by_name: bool = False
 
@@ -45,13 +34,15 @@ class NeedleIndex:
     """Finds which needles a node of a serialized form matches: scalars by value, other objects
     by identity or by equality (``identity_only`` ones by identity alone)."""
 
-    def __init__(self, needles: Iterable[Needle], identity_only: Iterable[Needle] = ()) -> None:
+    def __init__(
+        self, needles: Iterable[values.Needle], identity_only: Iterable[values.Needle] = ()
+    ) -> None:
         self.needles = list(needles)
-        self._by_value: dict[object, list[Needle]] = {}
-        self._by_identity: dict[int, list[Needle]] = {}
-        self._by_equality: list[Needle] = []
+        self._by_value: dict[object, list[values.Needle]] = {}
+        self._by_identity: dict[int, list[values.Needle]] = {}
+        self._by_equality: list[values.Needle] = []
         for needle in self.needles:
-            if is_hashable_scalar(needle.value):
+            if values.is_hashable_scalar(needle.value):
                 self._by_value.setdefault(needle.value, []).append(needle)
             else:
                 self._by_identity.setdefault(id(needle.value), []).append(needle)
@@ -60,7 +51,7 @@ class NeedleIndex:
             self.needles.append(needle)
             self._by_identity.setdefault(id(needle.value), []).append(needle)
 
-    def matches(self, node: object) -> list[Needle]:
+    def matches(self, node: object) -> list[values.Needle]:
         if not self.needles:
             return []
         if isinstance(node, str):
@@ -76,7 +67,7 @@ class NeedleIndex:
                 )
                 and all(needle is not other for other in exact)
             ]
-        if is_hashable_scalar(node):
+        if values.is_hashable_scalar(node):
             return self._by_value.get(node, [])
         return [
             *self._by_identity.get(id(node), []),
@@ -85,7 +76,7 @@ class NeedleIndex:
                 for needle in self._by_equality
                 if needle.value is not node
                 and type(needle.value) is type(node)
-                and safe_equal(needle.value, node)
+                and values.safe_equal(needle.value, node)
             ),
         ]
 
@@ -94,7 +85,7 @@ def structure_hits(
     root: str,
     serialized: object,
     needles: NeedleIndex,
-    names: Mapping[str, Needle],
+    names: Mapping[str, values.Needle],
     *,
     include_private: bool = False,
 ) -> list[Hit]:
@@ -102,7 +93,7 @@ def structure_hits(
     matching keys against private names and nodes against needles. ``include_private`` (a
     whole object graph, after teardown) also enters models' private state."""
     found: list[Hit] = []
-    budget = [MAX_WALKED_NODES]
+    budget = [values.MAX_WALKED_NODES]
 
     def walk(
         node: object,
@@ -112,7 +103,7 @@ def structure_hits(
         depth: int,
         objects: int,
     ) -> None:
-        if depth > MAX_DEPTH or id(node) in ancestors or budget[0] <= 0:
+        if depth > values.MAX_DEPTH or id(node) in ancestors or budget[0] <= 0:
             return
         budget[0] -= 1
         if node is None or type(node) is bool:
@@ -122,24 +113,24 @@ def structure_hits(
             if not any(needle.attribute.startswith((f"{a}[", f"{a}.")) for a in covered):
                 found.append(Hit(needle, path))
                 covered = covered | {needle.attribute}
-        if is_hashable_scalar(node):
+        if values.is_hashable_scalar(node):
             return  # text, a number: nothing inside
         ancestors = ancestors | {id(node)}
         children: Iterable[tuple[str, object]] = ()
         if isinstance(node, BaseModel):
             # Models stay models in the pickled state and in dumps of ``Any`` fields.
-            children = [*public_fields(node), *(node.__pydantic_extra__ or {}).items()]
+            children = [*values.public_fields(node), *(node.__pydantic_extra__ or {}).items()]
             if include_private:
-                children.extend(private_state(node))
+                children.extend(values.private_state(node))
             children = ((f".{name}", child) for name, child in children)
         elif isinstance(node, Mapping):
             children = _keyed_items(node, path)
         elif isinstance(node, list | tuple | set | frozenset):
             children = ((f"[{position}]", child) for position, child in enumerate(node))
-        elif objects < MAX_OBJECT_DEPTH:
+        elif objects < values.MAX_OBJECT_DEPTH:
             # An arbitrary object (an auth helper in a dict[str, Any] field): its state as pickle
             # sees it, a few objects deep.
-            for name, child in pickled_attributes(node).items():
+            for name, child in values.pickled_attributes(node).items():
                 walk(child, f"{path}.{name}", covered, ancestors, depth + 1, objects + 1)
         for step, child in children:
             walk(child, path + step, covered, ancestors, depth + 1, objects)
@@ -147,7 +138,7 @@ def structure_hits(
     def _keyed_items(node: Mapping[object, object], path: str) -> Iterator[tuple[str, object]]:
         for item_key, child in node.items():
             key_matches = needles.matches(item_key)
-            step = f"[<{redact(item_key)}>]" if key_matches else f"[{safe_repr(item_key)}]"
+            step = f"[<{redact(item_key)}>]" if key_matches else f"[{values.safe_repr(item_key)}]"
             if isinstance(item_key, str) and item_key in names:
                 found.append(Hit(names[item_key], path + step, by_name=True))
             found.extend(Hit(needle, path + step) for needle in key_matches)
@@ -157,7 +148,9 @@ def structure_hits(
     return found
 
 
-def text_hits(form: str, text: str, needles: NeedleIndex, names: Mapping[str, Needle]) -> list[Hit]:
+def text_hits(
+    form: str, text: str, needles: NeedleIndex, names: Mapping[str, values.Needle]
+) -> list[Hit]:
     """Needles found as whole tokens in ``text``, and private names used as keys in it."""
     found: list[Hit] = []
     for needle in needles.needles:
