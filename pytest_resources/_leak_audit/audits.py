@@ -10,8 +10,8 @@ from collections.abc import Iterator, Mapping
 
 from pydantic import BaseModel
 
+import pytest_resources._leak_audit.values as values
 from pytest_resources._errors import PrivateStateLeak
-from pytest_resources._leak_audit import values
 from pytest_resources._leak_audit.config import ResolvedConfig
 from pytest_resources._leak_audit.forms import (
     FORMS,

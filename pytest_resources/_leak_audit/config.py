@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pytest_resources._leak_audit import values
+import pytest_resources._leak_audit.values as values
 
 # The keys Dagster's own forms are built of belong to no one's run state.
 _FORM_SCAFFOLDING = frozenset({"resources", "config", "configured_values", "__dict__"})

@@ -29,7 +29,7 @@ import dagster
 from dagster._core.remote_representation.external_data import RepositorySnap
 from pydantic import BaseModel
 
-from pytest_resources._leak_audit import values
+import pytest_resources._leak_audit.values as values
 from pytest_resources._leak_audit.search import Hit, NeedleIndex, structure_hits, text_hits
 from pytest_resources._plain_data import NotPlainData, frozen, remember
 
@@ -79,7 +79,21 @@ def _config_schema(model: BaseModel, _key: str) -> object:
 
 def _repository_snapshot(model: BaseModel, key: str) -> object:
     """The configured values as the UI shows them (``ResourceSnap.configured_values``), built the
-    way ``dagster dev`` builds them: JSON text, or an env var reference that shows its name."""
+    way ``dagster dev`` builds them: JSON text, or an env var reference that shows its name.
+
+    Building a repository costs about a millisecond and depends only on the class, the key and
+    the config, so it is kept by those also for a model whose other forms run the user's code.
+    """
+    try:
+        identity: tuple[object, str, str] | None = (
+            weakref.ref(type(model)),
+            key,
+            model.model_dump_json(),
+        )
+    except Exception:
+        identity = None
+    if identity in _cached_forms:
+        return _cached_forms[identity]
     repository = dagster.Definitions(resources={key: model}).get_repository_def()
     snapshot = RepositorySnap.from_def(repository)
     (resource_snap,) = (snap for snap in snapshot.resources or () if snap.name == key)
@@ -89,6 +103,10 @@ def _repository_snapshot(model: BaseModel, key: str) -> object:
             configured[name] = json.loads(value) if isinstance(value, str) else {"env": value.name}
         except ValueError:
             configured[name] = value
+    if identity is not None:
+        remember(
+            _cached_forms, identity, {"configured_values": configured}, limit=_MAX_CACHED_AUDITS
+        )
     return {"configured_values": configured}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pytest_resources._leak_audit import values
+import pytest_resources._leak_audit.values as values
 from pytest_resources._leak_audit.config import ResolvedConfig
 from pytest_resources._leak_audit.report import OUTLIVED, Leak, redact
 from pytest_resources._leak_audit.search import NeedleIndex, structure_hits

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from pytest_resources._leak_audit import values
+import pytest_resources._leak_audit.values as values
 from pytest_resources._leak_audit.config import whole_token_at
 from pytest_resources._leak_audit.report import redact
 
