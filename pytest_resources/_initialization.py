@@ -28,11 +28,11 @@ from pytest_resources._leak_audit import (
     NotInspected,
     ResolvedConfig,
     RunStateWatch,
+    describe_error,
     find_private_leaks,
     find_secret_exposures,
     find_yielded_leaks,
 )
-from pytest_resources._leak_audit.needles import describe_error
 from pytest_resources._ledger import Ledger
 from pytest_resources._problems import Finding, Problems, find_problems
 from pytest_resources._recording import FaultPoint, Location, Recording, recording_active

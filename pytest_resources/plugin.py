@@ -181,7 +181,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def _add_plugin_errors(totals: Any) -> None:
     """The forms this process's audits could not build (only if an audit ran: no import)."""
-    cache = sys.modules.get("pytest_resources._leak_audit.cache")
+    cache = sys.modules.get("pytest_resources._leak_audit.forms")
     if cache is not None:
         totals.plugin_errors.update(cache.unbuildable_forms())
 

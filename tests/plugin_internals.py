@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import pytest_resources._audit as _audit
-import pytest_resources._leak_audit.cache as audit_cache
+import pytest_resources._leak_audit.forms as audit_cache
 import pytest_resources._leak_audit.search as audit_search
 import pytest_resources._recording as recording_module
 import pytest_resources._release_check.procfs as _procfs

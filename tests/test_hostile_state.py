@@ -194,7 +194,7 @@ def broken_search(monkeypatch):
     def fail(*args, **kwargs):
         raise TypeError("the plugin's own search failed")
 
-    monkeypatch.setattr(audit_search._NeedleIndex, "matches", fail)
+    monkeypatch.setattr(audit_search.NeedleIndex, "matches", fail)
 """
     )
     pytester.makepyfile(

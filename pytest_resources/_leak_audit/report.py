@@ -1,5 +1,4 @@
-"""What the audit reports: one record per finding (a leak, a secret in plaintext), values
-redacted, and the failure message built from the records."""
+"""What the audit reports: one record per finding, values redacted, and the failure message."""
 
 from __future__ import annotations
 
@@ -23,7 +22,8 @@ class Leak:
     ``_token``, ``inner._token`` for a nested resource's, ``_session['token']`` for an item of a
     private container. ``matched`` is ``"value"`` or ``"name"`` (the name used as a key).
     ``path`` starts with the form: ``model_dump()['headers']['Authorization']``,
-    ``repr()[token=…]``. ``redacted_value`` never holds the full value.
+    ``repr()[token=…]``. ``redacted_value`` never holds the full value. ``stored_at`` is the line
+    of the user's class that stored the value, when its source tells.
     """
 
     resource_key: str | None
@@ -35,7 +35,6 @@ class Leak:
     path: str
     when: str | None
     redacted_value: str
-    # The line of the user's class that stored the value, when its source tells.
     stored_at: str | None = None
 
 
@@ -57,9 +56,8 @@ class SecretExposure:
 
 @dataclass(frozen=True)
 class NotInspected:
-    """A value the audit could not inspect and skipped: no failure of the resource, but the audit
-    is weaker for it. ``what`` is a private attribute (``_client``) or ``"every private value"``
-    when the audit of the whole resource failed."""
+    """A value the audit could not read and skipped: ``what`` is a private attribute
+    (``_client``), or every private value when the audit of the whole resource failed."""
 
     resource_key: str | None
     resource_class: str
@@ -68,8 +66,7 @@ class NotInspected:
     error: str
 
     def place(self) -> str:
-        key = "resource" if self.resource_key is None else f"resource {self.resource_key!r}"
-        return f"{key} ({self.resource_class}): {self.what}"
+        return f"{_resource_name(self.resource_key)} ({self.resource_class}): {self.what}"
 
 
 def format_not_inspected(skipped: Sequence[NotInspected]) -> str:
@@ -90,73 +87,57 @@ def format_not_inspected(skipped: Sequence[NotInspected]) -> str:
 
 
 def format_leak_report(problems: Sequence[Leak | SecretExposure]) -> str:
-    """A short failure message: one entry per leak (per resource, audited object and attribute),
-    listing the moments it was seen and the forms it appeared in, values redacted."""
+    """One entry per leak (per resource, audited object and attribute), with the moments it was
+    seen and the forms it appeared in, values redacted, then how to fix each kind."""
     entries: dict[tuple[str, str], tuple[list[str], dict[str, list[str]]]] = {}
     for problem in problems:
+        resource = f"{_resource_name(problem.resource_key)} ({problem.resource_class})"
         whens, places = entries.setdefault(
-            (_resource_heading(problem), _finding_heading(problem)), ([], {})
+            (f"{resource}, {problem.audited}", _finding_heading(problem)), ([], {})
         )
         if problem.when is not None and problem.when not in whens:
             whens.append(problem.when)
-        form, place = _split_path(problem)
+        form, place = problem.path, ""
+        if problem.path.startswith(problem.form) and problem.form != OUTLIVED:
+            form, place = problem.form, problem.path[len(problem.form) :]
         forms = places.setdefault(place, [])
         if form not in forms:
             forms.append(form)
-    kinds = [isinstance(problem, Leak) for problem in problems]
-    leak_count = sum(1 for heading in entries if not heading[1].startswith("secret config field"))
-    exposure_count = len(entries) - leak_count
+    exposures = sum(heading.startswith("secret config field") for _, heading in entries)
     summary = [
         f"{count} {noun}{'s' if count != 1 else ''}"
         for count, noun in (
-            (leak_count, "private-state leak"),
-            (exposure_count, "plaintext secret"),
+            (len(entries) - exposures, "private-state leak"),
+            (exposures, "plaintext secret"),
         )
         if count
     ]
     lines = [f"{' and '.join(summary)} in serialized config:"]
-    previous_resource = None
+    previous = None
     for (resource_heading, finding_heading), (whens, places) in entries.items():
-        heading = resource_heading
-        if whens:
-            heading += f", seen {' and '.join(whens)}"
-        if heading != previous_resource:
+        heading = resource_heading + (f", seen {' and '.join(whens)}" if whens else "")
+        if heading != previous:
             lines += ["", f"{heading}:"]
-            previous_resource = heading
+            previous = heading
         lines.append(f"  {finding_heading}")
         lines.extend(
             f"    {', '.join(forms)}{': ' + place if place else ''}"
             for place, forms in places.items()
         )
-    hints = [
-        hint
-        for hint in dict.fromkeys(
-            problem.hint if isinstance(problem, SecretExposure) else _leak_hint(problem)
-            for problem in problems
-        )
-        if hint
-    ]
-    if any(kinds) or hints:
-        lines.append("")
-        lines.extend(hints)
-    return "\n".join(lines)
+    hints = [hint for hint in dict.fromkeys(map(_hint, problems)) if hint]
+    return "\n".join([*lines, "", *hints] if hints else lines)
 
 
-def _split_path(problem: Leak | SecretExposure) -> tuple[str, str]:
-    """(form, where in it): ``model_dump()['a']`` -> ``("model_dump()", "['a']")``."""
-    if problem.path.startswith(problem.form) and problem.form != OUTLIVED:
-        return problem.form, problem.path[len(problem.form) :]
-    return problem.path, ""
-
-
-def _leak_hint(leak: Leak) -> str:
-    if leak.audited == OUTLIVED:
+def _hint(problem: Leak | SecretExposure) -> str:
+    if isinstance(problem, SecretExposure):
+        return problem.hint
+    if problem.audited == OUTLIVED:
         return (
             "Keep run state on the live copy only: not on the class, not in a shared default "
             "(PrivateAttr(default_factory=...) must build a new object), and release it in "
             "teardown."
         )
-    if leak.audited == YIELDED_VALUE:
+    if problem.audited == YIELDED_VALUE:
         return (
             "Yield a client or the resource itself, not a copy of the resource with run state "
             "in its config fields."
@@ -182,25 +163,23 @@ def redact(value: object) -> str:
     return f"{type(value).__module__}.{type(value).__qualname__} object"
 
 
-def _resource_heading(problem: Leak | SecretExposure) -> str:
-    key = "resource" if problem.resource_key is None else f"resource {problem.resource_key!r}"
-    return f"{key} ({problem.resource_class}), {problem.audited}"
+def _resource_name(key: str | None) -> str:
+    return "resource" if key is None else f"resource {key!r}"
 
 
 def _finding_heading(problem: Leak | SecretExposure) -> str:
-    if isinstance(problem, Leak):
-        stored = f", stored at {problem.stored_at}" if problem.stored_at else ""
-        if problem.audited == OUTLIVED:
-            return (
-                f"run state {problem.private_attribute} = {problem.redacted_value}{stored}, "
-                "still in:"
-            )
-        where = "its name appears as a key in" if problem.matched == "name" else "found in"
+    if isinstance(problem, SecretExposure):
         return (
-            f"private attribute {problem.private_attribute} = {problem.redacted_value}{stored}, "
-            f"{where}:"
+            f"secret config field {problem.config_field} ({problem.reason}) = "
+            f"{problem.redacted_value}, in plaintext in:"
         )
+    stored = f", stored at {problem.stored_at}" if problem.stored_at else ""
+    if problem.audited == OUTLIVED:
+        return f"run state {problem.private_attribute} = {problem.redacted_value}{stored}, " + (
+            "still in:"
+        )
+    where = "its name appears as a key in" if problem.matched == "name" else "found in"
     return (
-        f"secret config field {problem.config_field} ({problem.reason}) = "
-        f"{problem.redacted_value}, in plaintext in:"
+        f"private attribute {problem.private_attribute} = {problem.redacted_value}{stored}, "
+        f"{where}:"
     )

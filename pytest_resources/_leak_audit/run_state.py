@@ -10,25 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pytest_resources._leak_audit.needles import (
-    _CODE_AND_TYPES,
-    _MAX_DEPTH,
-    _MAX_OBJECT_DEPTH,
-    _MAX_WALKED_NODES,
-    _is_hashable_scalar,
-    _is_internal,
-    _is_significant,
-    _Needle,
-    _pickled_attributes,
-    _private_needles_and_names,
-    _private_state,
-    _public_fields,
-    _safe_repr,
-)
+import pytest_resources._leak_audit.values as values
+from pytest_resources._leak_audit.config import ResolvedConfig
 from pytest_resources._leak_audit.report import OUTLIVED, Leak, redact
-from pytest_resources._leak_audit.resolved_config import ResolvedConfig
-from pytest_resources._leak_audit.search import _NeedleIndex, _StructureWalker
-from pytest_resources._leak_audit.user_code import _storing_line, _user_classes
+from pytest_resources._leak_audit.search import NeedleIndex, structure_hits
 
 
 class RunStateWatch:
@@ -47,18 +32,16 @@ class RunStateWatch:
     def __init__(self, user_instance: BaseModel, config: ResolvedConfig) -> None:
         self._user_instance = user_instance
         self._config = config
-        self._classes = _user_classes(type(user_instance))
+        self._classes = values.user_classes(type(user_instance))
         self._class_state_before = {cls: _class_state(cls) for cls in self._classes}
         roots: list[object] = [user_instance, *_shared_defaults(type(user_instance)).values()]
-        roots.extend(
-            value for state in self._class_state_before.values() for value, _ in state.values()
-        )
+        roots.extend(v for state in self._class_state_before.values() for v, _ in state.values())
         self._existing = _reachable_ids(roots)
-        self._run_state: list[_Needle] = []
+        self._run_state: list[values.Needle] = []
 
     def after_setup(self, live_copy: BaseModel) -> None:
         """Learn the run's state from the live copy, while it holds it."""
-        needles, _names, _skipped = _private_needles_and_names(live_copy)
+        needles, _names, _skipped = values.private_needles(live_copy)
         self._run_state.extend(needle for needle in needles if self._is_run_state(needle.value))
 
     def _is_run_state(self, value: object) -> bool:
@@ -68,25 +51,22 @@ class RunStateWatch:
         """Run state still reachable after teardown, one leak per place."""
         # A container teardown emptied in place (a pool's list of connections, cleared) is
         # found only as itself: equal to every other empty one, it says nothing by equality.
-        needles = _NeedleIndex(
-            (needle for needle in self._run_state if _is_significant(needle.value)),
-            identity_only=[n for n in self._run_state if not _is_significant(n.value)],
+        needles = NeedleIndex(
+            (needle for needle in self._run_state if values.is_significant(needle.value)),
+            identity_only=[n for n in self._run_state if not values.is_significant(n.value)],
         )
         places: list[tuple[str, object]] = [("user's instance", self._user_instance)]
         places.extend(_shared_defaults(type(self._user_instance)).items())
         leaks: list[Leak] = []
         for cls in self._classes:
             state = _class_state(cls)
-            places.append(
-                (f"vars({cls.__qualname__})", {name: value for name, (value, _) in state.items()})
-            )
+            places.append((f"vars({cls.__qualname__})", {n: v for n, (v, _) in state.items()}))
             leaks.extend(self._class_changes(key, cls, state))
-        if needles:
+        if needles.needles:
             for where, root in places:
-                walker = _StructureWalker(where, needles, {}, include_private=True)
                 leaks.extend(
                     self._leak(key, hit.needle.attribute, hit.needle.value, hit.path)
-                    for hit in walker.hits(root)
+                    for hit in structure_hits(where, root, needles, {}, include_private=True)
                 )
         # One leak per place: a class attribute found both as changed and by its value once.
         # Inside a place already reported (a client's token inside the client): nothing new.
@@ -105,23 +85,23 @@ class RunStateWatch:
         """Class attributes bound, rebound or filled during the run with run state."""
         before = self._class_state_before.get(cls, {})
         for name, (value, _copy) in state.items():
-            path = f"vars({cls.__qualname__})[{name!r}]"
             previous = before.get(name)
-            if previous is None or previous[0] is not value:
-                changes: Iterable[tuple[str, object]] = [("", value)]
-            else:
-                changes = _new_items(previous[1], value)
+            changes: Iterable[tuple[str, object]] = (
+                [("", value)]
+                if previous is None or previous[0] is not value
+                else _new_items(previous[1], value)
+            )
             for item_path, item in changes:
                 # Values only (a token, an id): an object the run put on the class (a lazily
                 # made lock) is reported only when the live copy held it too, found by identity.
                 for leaf_path, leaf in _scalar_leaves(item, item_path, 0):
-                    if _is_significant(leaf) and self._is_run_state(leaf):
-                        attribute = f"{cls.__qualname__}.{name}"
-                        yield self._leak(key, attribute, leaf, path + leaf_path)
+                    if values.is_significant(leaf) and self._is_run_state(leaf):
+                        path = f"vars({cls.__qualname__})[{name!r}]{leaf_path}"
+                        yield self._leak(key, f"{cls.__qualname__}.{name}", leaf, path)
 
     def _leak(self, key: str | None, attribute: str, value: object, path: str) -> Leak:
         return Leak(
-            stored_at=_storing_line(type(self._user_instance), attribute),
+            stored_at=values.storing_line(type(self._user_instance), attribute),
             resource_key=key,
             resource_class=type(self._user_instance).__qualname__,
             audited=OUTLIVED,
@@ -138,20 +118,17 @@ def _class_state(cls: type) -> dict[str, tuple[object, object]]:
     """A class's data attributes, each with a shallow copy of its content when a container."""
     state: dict[str, tuple[object, object]] = {}
     for name, value in list(vars(cls).items()):
-        if name.startswith("__") or _is_internal(name) or callable(value):
+        if name.startswith("__") or values.is_internal(name) or callable(value):
             continue
         if isinstance(value, staticmethod | classmethod | property | functools.cached_property):
             continue
-        state[name] = (value, _shallow_copy(value))
+        copy: object = None
+        if isinstance(value, Mapping):
+            copy = dict(value)
+        elif isinstance(value, list | tuple | set | frozenset):
+            copy = list(value)
+        state[name] = (value, copy)
     return state
-
-
-def _shallow_copy(value: object) -> object:
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, list | tuple | set | frozenset):
-        return list(value)
-    return None
 
 
 def _new_items(before: object, after: object) -> Iterator[tuple[str, object]]:
@@ -159,7 +136,7 @@ def _new_items(before: object, after: object) -> Iterator[tuple[str, object]]:
     if isinstance(before, dict) and isinstance(after, Mapping):
         for item_key, item in list(after.items()):
             if item_key not in before or before[item_key] is not item:
-                yield f"[{_safe_repr(item_key)}]", item
+                yield f"[{values.safe_repr(item_key)}]", item
     elif isinstance(before, list) and isinstance(after, list | tuple | set | frozenset):
         existing = {id(item) for item in before}
         for position, item in enumerate(list(after)):
@@ -168,14 +145,15 @@ def _new_items(before: object, after: object) -> Iterator[tuple[str, object]]:
 
 
 def _scalar_leaves(value: object, path: str, depth: int) -> Iterator[tuple[str, object]]:
-    if _is_hashable_scalar(value):
+    if values.is_hashable_scalar(value):
         yield path, value
-    elif depth < _MAX_OBJECT_DEPTH and isinstance(value, Mapping):
-        for item_key, item in list(value.items()):
-            yield from _scalar_leaves(item, f"{path}[{_safe_repr(item_key)}]", depth + 1)
-    elif depth < _MAX_OBJECT_DEPTH and isinstance(value, list | tuple | set | frozenset):
-        for position, item in enumerate(list(value)):
-            yield from _scalar_leaves(item, f"{path}[{position}]", depth + 1)
+    elif depth < values.MAX_OBJECT_DEPTH and isinstance(
+        value, Mapping | list | tuple | set | frozenset
+    ):
+        items = list(value.items()) if isinstance(value, Mapping) else enumerate(list(value))
+        for step, item in items:
+            shown = values.safe_repr(step) if isinstance(value, Mapping) else step
+            yield from _scalar_leaves(item, f"{path}[{shown}]", depth + 1)
 
 
 def _shared_defaults(cls: type) -> dict[str, object]:
@@ -190,12 +168,12 @@ def _shared_defaults(cls: type) -> dict[str, object]:
     for name, declaration in declared.items():
         factory = getattr(declaration, "default_factory", None)
         code = getattr(factory, "__code__", None)
-        if not isinstance(code, types.CodeType) or _is_internal(name):
+        if not isinstance(code, types.CodeType) or values.is_internal(name):
             continue
         referenced = [cell.cell_contents for cell in getattr(factory, "__closure__", None) or ()]
         global_names = getattr(factory, "__globals__", {})
         referenced.extend(global_names[n] for n in code.co_names if n in global_names)
-        shared = [value for value in referenced if not isinstance(value, _CODE_AND_TYPES)]
+        shared = [value for value in referenced if not isinstance(value, values.CODE_AND_TYPES)]
         label = f"the default of {cls.__qualname__}.{name}"
         for position, value in enumerate(shared):
             defaults[label if len(shared) == 1 else f"{label} ({position + 1})"] = value
@@ -206,24 +184,25 @@ def _reachable_ids(roots: Iterable[object]) -> set[int]:
     """Ids of what ``roots`` reach (models' private state and objects' state included), bounded."""
     seen: set[int] = set()
     pending: list[tuple[object, int]] = [(root, 0) for root in roots]
-    while pending and len(seen) < _MAX_WALKED_NODES:
+    while pending and len(seen) < values.MAX_WALKED_NODES:
         node, depth = pending.pop()
-        if id(node) in seen or depth > _MAX_DEPTH:
+        if id(node) in seen or depth > values.MAX_DEPTH:
             continue
         seen.add(id(node))
-        if _is_hashable_scalar(node) or node is None:
-            continue
+        children: Iterable[object] = ()
         if isinstance(node, BaseModel):
-            children: Iterable[object] = [
-                value for _, value in (*_public_fields(node), *_private_state(node))
+            children = [
+                value for _, value in (*values.public_fields(node), *values.private_state(node))
             ]
         elif isinstance(node, Mapping):
             children = [*node.keys(), *node.values()]
         elif isinstance(node, list | tuple | set | frozenset):
             children = node
-        elif depth < _MAX_OBJECT_DEPTH:
-            children = _pickled_attributes(node).values()
-        else:
-            children = ()
+        elif (
+            depth < values.MAX_OBJECT_DEPTH
+            and not values.is_hashable_scalar(node)
+            and node is not None
+        ):
+            children = values.pickled_attributes(node).values()
         pending.extend((child, depth + 1) for child in children)
     return seen

@@ -14,18 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pytest_resources._leak_audit.needles import (
-    _MAX_DEPTH,
-    _MAX_OBJECT_DEPTH,
-    MIN_TEXT_LENGTH,
-    _env_var_name,
-    _env_var_value,
-    _is_env_var,
-    _is_hashable_scalar,
-    _is_significant,
-    _pickled_attributes,
-    _public_fields,
-)
+import pytest_resources._leak_audit.values as values
+
+# The keys Dagster's own forms are built of belong to no one's run state.
+_FORM_SCAFFOLDING = frozenset({"resources", "config", "configured_values", "__dict__"})
 
 
 class ResolvedConfig:
@@ -48,17 +40,12 @@ class ResolvedConfig:
 
     @classmethod
     def of(
-        cls,
-        resource: object,
-        *,
-        resource_config: object = None,
-        live_copy: BaseModel | None = None,
+        cls, resource: object, *, resource_config: object = None, live_copy: BaseModel | None = None
     ) -> ResolvedConfig:
         """The resolved config of ``resource`` (a resource, or a ``configure_at_launch()``
         partial with its ``resource_config``). ``EnvVar``s are read now, unless ``live_copy`` (the
         copy Dagster resolved for the run) holds their values."""
-        texts: set[str] = set()
-        prose: list[str] = []
+        config = cls(set(_FORM_SCAFFOLDING), [])
         classes: list[type] = []
         pending: list[tuple[object, object, int]] = [
             (resource, live_copy, 0),
@@ -67,74 +54,90 @@ class ResolvedConfig:
         visited: set[int] = set()
         while pending:
             node, resolved, depth = pending.pop()
-            if depth > _MAX_DEPTH or id(node) in visited:
+            if depth > values.MAX_DEPTH or id(node) in visited:
                 continue
-            if _is_env_var(node):
-                texts.add(_env_var_name(node))
-                node = resolved if _is_hashable_scalar(resolved) else _env_var_value(node)
-            if isinstance(node, str) and len(node) > MIN_TEXT_LENGTH:
-                prose.append(node)
-            if _is_hashable_scalar(node) or isinstance(node, os.PathLike):
-                texts.update(_spellings(node, config=True))
+            if values.is_env_var(node):
+                config._texts.add(node.env_var_name)
+                node = resolved if values.is_hashable_scalar(resolved) else node.get_value()
+            if values.is_hashable_scalar(node) or isinstance(node, os.PathLike):
+                config._add_value(node)
                 continue
             visited.add(id(node))
             if isinstance(node, BaseModel):
                 classes.append(type(node))
                 resolved_fields = (
-                    dict(_public_fields(resolved)) if isinstance(resolved, BaseModel) else {}
+                    dict(values.public_fields(resolved)) if isinstance(resolved, BaseModel) else {}
                 )
                 pending.extend(
                     (value, resolved_fields.get(name), depth + 1)
-                    for name, value in _public_fields(node)
+                    for name, value in values.public_fields(node)
                 )
             elif type(node).__name__ == "PartialResource" and hasattr(node, "resource_cls"):
                 classes.append(node.resource_cls)
                 pending.append((getattr(node, "data", None), None, depth + 1))
             elif isinstance(node, Mapping):
-                for item_key, item in node.items():
-                    pending.append((item_key, None, depth + 1))
-                    pending.append((item, None, depth + 1))
+                pending.extend((item, None, depth + 1) for pair in node.items() for item in pair)
             elif isinstance(node, list | tuple | set | frozenset):
                 pending.extend((item, None, depth + 1) for item in node)
         for model_class in dict.fromkeys(classes):
-            _add_declarations(model_class, texts, prose)
-        # The keys Dagster's own forms are built of belong to no one's run state.
-        texts.update(_FORM_SCAFFOLDING)
-        return cls(texts, prose)
+            config._add_declarations(model_class)
+        return config
 
-    def covers(self, value: object) -> bool:
+    def _add_value(self, value: object) -> None:
+        if isinstance(value, str) and len(value) > values.MIN_TEXT_LENGTH:
+            self._prose.append(value)
+        self._texts.update(_spellings(value, config=True))
+
+    def _add_declarations(self, model_class: type) -> None:
+        """What a class declares is config: its name, field names, defaults and descriptions."""
+        self._texts.update({model_class.__name__, model_class.__qualname__})
+        fields: Mapping[str, Any] = getattr(model_class, "model_fields", {})
+        for name, info in fields.items():
+            self._texts.update(text for text in (name, info.alias, info.title) if text)
+            if info.description:
+                self._prose.append(info.description)
+            default = info.default
+            if values.is_env_var(default):
+                self._texts.add(default.env_var_name)
+            elif values.is_hashable_scalar(default) or isinstance(default, os.PathLike):
+                self._add_value(default)
+            elif isinstance(default, Mapping | list | tuple | set | frozenset):
+                items = (
+                    [*default.keys(), *default.values()]
+                    if isinstance(default, Mapping)
+                    else default
+                )
+                for item in items:
+                    if values.is_hashable_scalar(item):
+                        self._texts.update(_spellings(item, config=True))
+
+    def covers(self, value: object, depth: int = 0) -> bool:
         """Whether ``value`` is config: resolved config or a plain conversion of it."""
-        return self._covers(value, 0)
-
-    def _covers(self, value: object, depth: int) -> bool:
-        if not _is_significant(value):
+        if not values.is_significant(value):
             return True
-        if depth > _MAX_OBJECT_DEPTH:
+        if depth > values.MAX_OBJECT_DEPTH:
             return False
         if isinstance(value, Mapping):
             return all(
-                self._covers(item_key, depth + 1) and self._covers(item, depth + 1)
-                for item_key, item in value.items()
+                self.covers(k, depth + 1) and self.covers(v, depth + 1) for k, v in value.items()
             )
         if isinstance(value, list | tuple | set | frozenset):
-            return all(self._covers(item, depth + 1) for item in value)
+            return all(self.covers(item, depth + 1) for item in value)
         spellings = _spellings(value, config=False)
-        if any(spelling in self._texts for spelling in spellings):
-            return True
-        if any(
-            len(spelling) >= MIN_TEXT_LENGTH and _contains_word(text, spelling)
+        if any(spelling in self._texts for spelling in spellings) or any(
+            len(spelling) >= values.MIN_TEXT_LENGTH and whole_token_at(text, spelling) is not None
             for spelling in spellings
             for text in self._prose
         ):
             return True
-        if _is_hashable_scalar(value) or isinstance(value, os.PathLike):
+        if values.is_hashable_scalar(value) or isinstance(value, os.PathLike):
             return self._covers_as_resolved_path(value)
         # An object that only restates config (a dataclass of config values, an auth helper).
-        state = _pickled_attributes(value)
+        state = values.pickled_attributes(value)
         return (
             bool(state)
-            and all(self._covers(item, depth + 1) for item in state.values())
-            and any(_is_significant(item) for item in state.values())
+            and all(self.covers(item, depth + 1) for item in state.values())
+            and any(values.is_significant(item) for item in state.values())
         )
 
     def _covers_as_resolved_path(self, value: object) -> bool:
@@ -145,41 +148,23 @@ class ResolvedConfig:
             path = os.fsdecode(os.fspath(value))
         except Exception:
             return False
-        if not os.path.isabs(path):
-            return False
-        return any(
+        return os.path.isabs(path) and any(
             os.path.abspath(os.path.expanduser(text)) == path for text in self._texts if text
         )
 
 
-_FORM_SCAFFOLDING = frozenset({"resources", "config", "configured_values", "__dict__"})
-
-
-def _add_declarations(model_class: type, texts: set[str], prose: list[str]) -> None:
-    """What a class declares is config: its name, field names, defaults and descriptions."""
-    texts.update({model_class.__name__, model_class.__qualname__})
-    fields: Mapping[str, Any] = getattr(model_class, "model_fields", {})
-    for name, info in fields.items():
-        texts.add(name)
-        for text in (info.alias, info.title):
-            if text:
-                texts.add(text)
-        if info.description:
-            prose.append(info.description)
-        default = info.default
-        if _is_env_var(default):
-            texts.add(_env_var_name(default))
-        elif _is_hashable_scalar(default) or isinstance(default, os.PathLike):
-            texts.update(_spellings(default, config=True))
-            if isinstance(default, str) and len(default) > MIN_TEXT_LENGTH:
-                prose.append(default)
-        elif isinstance(default, Mapping | list | tuple | set | frozenset):
-            items = (
-                [*default.keys(), *default.values()] if isinstance(default, Mapping) else default
-            )
-            for item in items:
-                if _is_hashable_scalar(item):
-                    texts.update(_spellings(item, config=True))
+def whole_token_at(text: str, word: str, continuation: str = "", start: int = 0) -> int | None:
+    """Where ``word`` first sits inside ``text`` (from ``start``) with no letter, digit or
+    character of ``continuation`` continuing it on either side; None if nowhere."""
+    position = text.find(word, start)
+    while position != -1:
+        end = position + len(word)
+        before = text[position - 1] if position else " "
+        after = text[end] if end < len(text) else " "
+        if not any(c.isalnum() or c in continuation for c in (before, after)):
+            return position
+        position = text.find(word, position + 1)
+    return None
 
 
 def _spellings(value: object, *, config: bool) -> set[str]:
@@ -195,68 +180,40 @@ def _spellings(value: object, *, config: bool) -> set[str]:
         return set()
     if isinstance(value, bytes):
         return {value.decode("utf-8", errors="replace")}
-    if isinstance(value, int | float):
-        number = value
-        texts = {str(int.__repr__(number)) if isinstance(number, int) else float.__repr__(number)}
-        if isinstance(number, float) and number.is_integer():
-            texts.add(str(int(number)))
-        return texts
+    if isinstance(value, int):
+        return {int.__repr__(value)}
+    if isinstance(value, float):
+        return {float.__repr__(value), *([str(int(value))] if value.is_integer() else [])}
     if isinstance(value, str):
         text = str.__str__(value)
-        texts = {text, text.strip()}
-        if config:
-            texts.update(_conversions_of_text(text))
-        return texts
+        return {text, text.strip(), *(_conversions_of_text(text) if config else ())}
     if isinstance(value, os.PathLike):
         # A remote path (universal_pathlib's s3://...) may refuse os.fspath; its text still is it.
-        texts = set()
+        texts: set[str] = set()
         for spell in (os.fspath, str):
-            try:
+            with contextlib.suppress(Exception):
                 texts |= _spellings(spell(value), config=config)
-            except Exception:
-                continue
         return texts
     if isinstance(value, uuid.UUID):
         return {str(value), value.hex}
-    get_secret_value = getattr(value, "get_secret_value", None)
-    if callable(get_secret_value):
-        try:
-            return _spellings(get_secret_value(), config=config)
-        except Exception:
-            return set()
     try:
+        get_secret_value = getattr(value, "get_secret_value", None)
+        if callable(get_secret_value):
+            return _spellings(get_secret_value(), config=config)
         return {str(value)}
     except Exception:
         return set()
 
 
 def _conversions_of_text(text: str) -> set[str]:
-    conversions: set[str] = set()
     stripped = text.strip()
-    try:
+    conversions = {str(pathlib.PurePath(stripped))} if stripped else set()
+    with contextlib.suppress(ValueError):
         number = float(stripped)
-    except ValueError:
-        pass
-    else:
         if math.isfinite(number):
             conversions.add(float.__repr__(number))
             if number.is_integer():
                 conversions.add(str(int(number)))
     with contextlib.suppress(ValueError):
         conversions.add(str(uuid.UUID(stripped)))
-    if stripped:
-        conversions.add(str(pathlib.PurePath(stripped)))
     return conversions
-
-
-def _contains_word(text: str, word: str) -> bool:
-    """``word`` inside ``text`` with no letter or digit continuing it on either side."""
-    start = text.find(word)
-    while start != -1:
-        end = start + len(word)
-        before = text[start - 1] if start else " "
-        after = text[end] if end < len(text) else " "
-        if not (before.isalnum() or after.isalnum()):
-            return True
-        start = text.find(word, start + 1)
-    return False
