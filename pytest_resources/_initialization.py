@@ -332,4 +332,8 @@ class Initialization:
         self.problems = problems
         if error is not None:
             ledger.noted(problems, error)
+        self.recording.close()
+        self._named = {}
+        self._unusable = []
+        self._leaks = []
         return problems

@@ -351,21 +351,33 @@ class Recording:
         finally:
             observer.after_setup(key)
 
+    def close(self) -> None:
+        """Keep only what the test's report and ``lifecycle()`` read once the run's rules are
+        checked: the events and each key's class. The rest (the live copies, the objects the
+        user built, the listeners that hold the initialization and Dagster's whole run with it)
+        would otherwise survive every later run of the test, and every collection of the
+        garbage collector would walk it again."""
+        self.resources = {
+            key: RegisteredResource(key, registered.resource_class, registered.parent_key)
+            for key, registered in self.resources.items()
+        }
+        self.failed_teardowns = []
+        self.function_resources = {}
+        self.live_copies = []
+        self.on_ready = []
+        self._by_object_id = {}
+        self._keep_alive = []
+        self.fault = None
+        self.setup_observer = None
+
     def release(self) -> None:
         """Let go of everything recorded, once its test has ended. The records form reference
         cycles (a recorded exception's frames hold the recording), so without this they would
         wait for the garbage collector, and an unclosed file of a broken resource would warn in
         whichever later test the collector happens to run."""
+        self.close()
         self.events.clear()
-        self.failed_teardowns.clear()
-        self.function_resources.clear()
-        self.live_copies.clear()
-        self.on_ready.clear()
         self.resources.clear()
-        self._by_object_id.clear()
-        self._keep_alive.clear()
-        self.fault = None
-        self.setup_observer = None
 
     def resource_ready(self, key: str, live_copy: Any) -> None:
         self.live_copies.append((key, live_copy))
