@@ -35,6 +35,7 @@ import importlib.util
 import os
 import sys
 import threading
+import time
 import traceback
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -89,7 +90,7 @@ def describe_exception(exception: BaseException) -> str:
     return f"{type(exception).__name__}: {message}" if message else type(exception).__name__
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     """Where in the user's code a hook was called from."""
 
@@ -106,9 +107,17 @@ class Location:
         return f"{shown}:{self.lineno}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
-    """One recorded lifecycle call."""
+    """One recorded lifecycle call, kept until its test ends (slotted: a test records thousands).
+
+    ``sequence`` is its place in the run (from 1); ``key`` the resource key, ``resource_class``
+    its class; ``hook`` the call; ``run_id`` the run it belongs to; ``pid`` the process that made
+    it; ``outcome`` and ``exception`` how it ended (``exception`` is the object raised, its type
+    and message what a report shows); ``location`` the user's line that led to it;
+    ``started_ns`` when it began (``time.time_ns()``, comparable across the run's processes) and
+    ``duration_ns`` how long it took (0 for both in records made before they were kept).
+    """
 
     sequence: int
     key: str
@@ -119,6 +128,8 @@ class Event:
     outcome: Outcome
     exception: BaseException | None
     location: Location | None
+    started_ns: int = 0
+    duration_ns: int = 0
 
     def describe(self) -> str:
         outcome: str = self.outcome
@@ -292,16 +303,6 @@ class Recording:
 
     # -- what was called ------------------------------------------------------------------------
 
-    def record(
-        self,
-        tag: _Tag,
-        hook: Hook,
-        outcome: Outcome,
-        exception: BaseException | None,
-        location: Location | None,
-    ) -> None:
-        self.keep(tag.resource, hook, outcome, exception, location)
-
     def keep(
         self,
         resource: RegisteredResource,
@@ -309,12 +310,13 @@ class Recording:
         outcome: Outcome,
         exception: BaseException | None,
         location: Location | None,
+        timing: tuple[int, int] = (0, 0),
     ) -> None:
-        """Enter one call of ``hook`` on ``resource``'s copy (a step process's recording
-        writes it out instead)."""
+        """Enter one call of ``hook`` on ``resource``'s copy, ``timing`` its start
+        (``time.time_ns()``) and duration (a step process's recording writes it out instead)."""
         with self._lock:
             event = self.new_event(
-                resource, hook, outcome, exception, location, len(self.events) + 1
+                resource, hook, outcome, exception, location, len(self.events) + 1, timing
             )
             self.events.append(event)
 
@@ -326,17 +328,19 @@ class Recording:
         exception: BaseException | None,
         location: Location | None,
         sequence: int,
+        timing: tuple[int, int] = (0, 0),
     ) -> Event:
         return Event(
-            sequence=sequence,
-            key=resource.key,
-            resource_class=resource.resource_class,
-            hook=hook,
-            run_id=self.run_id,
-            pid=os.getpid(),
-            outcome=outcome,
-            exception=exception,
-            location=location or self.fallback_location,
+            sequence,
+            resource.key,
+            resource.resource_class,
+            hook,
+            self.run_id,
+            os.getpid(),
+            outcome,
+            exception,
+            location or self.fallback_location,
+            *timing,
         )
 
     @contextlib.contextmanager
@@ -411,7 +415,7 @@ class FaultPoint(Protocol):
         """Whether ``error`` is (or was caused by) the injected failure."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Tag:
     recording: Recording
     resource: RegisteredResource
@@ -554,6 +558,19 @@ def _with_fault(tag: _Tag, hook: Hook, method: Callable[..., _T]) -> Callable[..
     return call
 
 
+def _record(
+    tag: _Tag,
+    hook: Hook,
+    location: Location | None,
+    started: tuple[int, int],
+    exception: BaseException | None = None,
+) -> None:
+    """Enter a call begun at ``started`` (``time.time_ns()``, ``time.perf_counter_ns()``)."""
+    timing = (started[0], time.perf_counter_ns() - started[1])
+    outcome: Outcome = "returned" if exception is None else "raised"
+    tag.recording.keep(tag.resource, hook, outcome, exception, location, timing)
+
+
 def _recorded_call(
     tag: _Tag,
     hook: Hook,
@@ -563,17 +580,20 @@ def _recorded_call(
     **kwargs: Any,
 ) -> _T:
     __tracebackhide__ = True
+    started = (time.time_ns(), time.perf_counter_ns())
     try:
         result = call(*args, **kwargs)
     except BaseException as exc:
-        tag.recording.record(tag, hook, "raised", exc, location)
+        _record(tag, hook, location, started, exc)
         raise
-    tag.recording.record(tag, hook, "returned", None, location)
+    _record(tag, hook, location, started)
     return result
 
 
 class _RecordedContextManager:
     """Records entering and leaving the context manager ``yield_for_execution`` returned."""
+
+    __slots__ = ("_live_copy", "_location", "_tag", "_wrapped")
 
     def __init__(self, wrapped: Any, tag: _Tag, live_copy: Any, location: Location | None):
         self._wrapped = wrapped
@@ -611,15 +631,18 @@ class _RecordedContextManager:
 class _RecordedAsyncContextManager(_RecordedContextManager):
     """The same for an ``async def yield_for_execution``: Dagster drives it on the run's loop."""
 
+    __slots__ = ()
+
     async def __aenter__(self) -> Any:
         __tracebackhide__ = True
+        started = (time.time_ns(), time.perf_counter_ns())
         try:
             with self._tag.recording.setting_up(self._tag.resource.key):
                 value = await self._wrapped.__aenter__()
         except BaseException as exc:
-            self._tag.recording.record(self._tag, Hook.YIELD_ENTER, "raised", exc, self._location)
+            _record(self._tag, Hook.YIELD_ENTER, self._location, started, exc)
             raise
-        self._tag.recording.record(self._tag, Hook.YIELD_ENTER, "returned", None, self._location)
+        _record(self._tag, Hook.YIELD_ENTER, self._location, started)
         self._tag.recording.resource_ready(self._tag.resource.key, self._live_copy)
         return value
 
@@ -630,16 +653,17 @@ class _RecordedAsyncContextManager(_RecordedContextManager):
         traceback: TracebackType | None,
     ) -> Any:
         __tracebackhide__ = True
+        started = (time.time_ns(), time.perf_counter_ns())
         try:
             suppress = await self._wrapped.__aexit__(exc_type, exc, traceback)
         except BaseException as error:
-            self._tag.recording.record(self._tag, Hook.YIELD_EXIT, "raised", error, self._location)
+            _record(self._tag, Hook.YIELD_EXIT, self._location, started, error)
             raise
-        self._tag.recording.record(self._tag, Hook.YIELD_EXIT, "returned", None, self._location)
+        _record(self._tag, Hook.YIELD_EXIT, self._location, started)
         return suppress
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _HookCall:
     """One call of a hook on one of Dagster's copies that a recording follows."""
 

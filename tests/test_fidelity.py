@@ -588,13 +588,17 @@ def test_what_survives_an_open_is_its_few_records(run_context) -> None:
 
 
 def test_a_closed_run_keeps_the_exceptions_it_recorded(run_context) -> None:
+    import time
+
     from resources_for_tests import Inner, TeardownRaises
 
     for _ in range(5):
         with run_context.run() as run, run.open(Inner()):
             pass
+    opened = time.time_ns()
     with run_context.run() as run, run.open(TeardownRaises(), check=False):
         pass
+    closed = time.time_ns()
     (teardown,) = [
         event
         for event in run_context.lifecycle(TeardownRaises).events
@@ -602,3 +606,6 @@ def test_a_closed_run_keeps_the_exceptions_it_recorded(run_context) -> None:
     ]
     assert str(teardown.exception) == "could not close the connection pool"
     assert teardown.outcome == "raised"
+    # What a timeline of the run shows: each call's start and duration, in order.
+    events = run_context.lifecycle(TeardownRaises).events
+    assert all(opened <= e.started_ns <= e.started_ns + e.duration_ns <= closed for e in events)

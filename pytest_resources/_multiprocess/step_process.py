@@ -127,11 +127,12 @@ class ProcessRecorder(Recording):
         outcome: Outcome,
         exception: BaseException | None,
         location: Location | None,
+        timing: tuple[int, int] = (0, 0),
     ) -> None:
         now = time.time_ns()
         with self._stamp_lock:
             sequence = len(self.stamped) + 1
-            event = self.new_event(resource, hook, outcome, exception, location, sequence)
+            event = self.new_event(resource, hook, outcome, exception, location, sequence, timing)
             self.stamped.append((now, event))
             if self.events_dir is None:
                 self.events.append(event)
