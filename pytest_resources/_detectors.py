@@ -25,12 +25,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_resources._recording import (
-    HOOKS,
-    Event,
-    Location,
-    Recording,
-)
+from pytest_resources._hooks import HOOKS, Location
+from pytest_resources._recording import Event, Recording
 from pytest_resources._rules import Rule, Violation
 
 # Parameter names a hook's context goes by when it is not annotated.

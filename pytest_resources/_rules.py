@@ -17,16 +17,15 @@ from typing import Any
 
 import dagster
 
-from pytest_resources._recording import (
-    Event,
+from pytest_resources._hooks import (
     Hook,
-    Recording,
     defines,
     describe_exception,
     format_user_traceback,
     holds_run_state,
     is_context_manager_resource,
 )
+from pytest_resources._recording import Event, Recording
 
 
 class Rule(enum.IntEnum):

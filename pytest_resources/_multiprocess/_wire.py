@@ -14,14 +14,14 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, TypeAdapter
 
-from pytest_resources._recording import (
-    Event,
+from pytest_resources._hooks import (
     Hook,
     Location,
     Outcome,
     exception_message,
     format_user_traceback,
 )
+from pytest_resources._recording import Event
 from pytest_resources._release_check import Leftover, LeftoverKind
 
 
