@@ -236,3 +236,9 @@ def holds_run_state(cls: type[Any]) -> bool:
 
 def is_context_manager_resource(cls: type[Any]) -> bool:
     return bool(cls._is_cm_resource_cls())
+
+
+def is_dagsters(cls: type[Any]) -> bool:
+    """Dagster's own classes and its integration libraries' (``dagster_aws``, ...)."""
+    top = cls.__module__.split(".", 1)[0]
+    return top == "dagster" or top.startswith("dagster_")

@@ -23,7 +23,6 @@ import dagster
 from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
 from dagster._core.storage.dagster_run import DagsterRun
 
-from pytest_resources._detectors import UnusableLiveValue, unusable_live_values
 from pytest_resources._hooks import Location
 from pytest_resources._leak_audit import (
     NotInspected,
@@ -35,6 +34,7 @@ from pytest_resources._leak_audit import (
 )
 from pytest_resources._leak_audit.needles import describe_error
 from pytest_resources._ledger import Ledger
+from pytest_resources._live_values import UnusableLiveValue, unusable_live_values
 from pytest_resources._problems import Finding, Problems, find_problems
 from pytest_resources._recording import FaultPoint, Recording
 from pytest_resources._release_watch import ReleaseWatch

@@ -28,8 +28,6 @@ from pytest_resources._detectors import (
     edit_distance,
     find_defects,
     misspelled_hooks,
-    unusable_live_value,
-    unusable_live_values,
 )
 from pytest_resources._faults import PLACES, Place
 from pytest_resources._hooks import Hook, Location, format_user_traceback
@@ -48,6 +46,7 @@ from pytest_resources._leak_audit import (
 )
 from pytest_resources._ledger import Ledger
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
+from pytest_resources._live_values import unusable_live_value, unusable_live_values
 from pytest_resources._multiprocess import _wire as wire
 from pytest_resources._plain_data import NotPlainData, frozen, remember
 from pytest_resources._problems import Problems
