@@ -67,14 +67,8 @@ from pytest_resources._release_check import (
     wait_for_release,
 )
 from pytest_resources._release_check.snapshot import portable_snapshot
-from pytest_resources._rules import (
-    Rule,
-    RunFacts,
-    TeardownFailure,
-    Violation,
-    check_run,
-    format_violations,
-)
+from pytest_resources._rules import Rule, Violation, format_violations
+from pytest_resources._run_rules import RunFacts, TeardownFailure, check_run
 from pytest_resources._strategies import (
     ConfigWithEnv,
     env_applied,
