@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import importlib.util
 import os
 import sys
@@ -106,6 +107,10 @@ _SKIPPED_DIRECTORIES = tuple(
 )
 
 
+# One Location per user line, shared by every event it leads to (a test records thousands).
+_shared_location = functools.lru_cache(maxsize=256)(Location)
+
+
 def caller_location(frame: FrameType | None) -> Location | None:
     """The innermost frame of user code that led to this hook call.
 
@@ -118,7 +123,7 @@ def caller_location(frame: FrameType | None) -> Location | None:
             if filename in _OPENED_BY_THE_PLUGIN:
                 return None
         elif not filename.startswith(_SKIPPED_DIRECTORIES) and not filename.startswith("<"):
-            return Location(filename, frame.f_lineno)
+            return _shared_location(filename, frame.f_lineno)
         frame = frame.f_back
     return None
 
