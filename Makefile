@@ -52,7 +52,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check pytest_resources tests examples bench
 	$(BIN)/mypy
 
-# The five targets of docs/performance.md, each measured interleaved, with a verdict per target.
+# The targets of docs/performance.md, each measured interleaved, with a verdict per target.
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench
 

@@ -1,8 +1,9 @@
-"""``make bench``: every target of issue 14, measured, then one verdict per target.
+"""``make bench``: every target of issues 14 and 22, measured, then one verdict per target.
 
-Runs ``bench.run`` (targets 1 and 4), ``bench.property`` (3), ``bench.scale`` (2) and
-``bench.startup`` (5) one after the other, each with its sides interleaved, and prints their
-reports and, at the end, the five verdicts together. A report, not a test: it exits 0 whether or
+Runs ``bench.run`` (targets 1 and 4), ``bench.property`` (3), ``bench.in_pytest`` (6 to 9: inside
+a pytest test, collector on), ``bench.scale`` (2, and RSS growth per test) and ``bench.startup``
+(5) one after the other, each with its sides interleaved, and prints their
+reports and, at the end, the verdicts together. A report, not a test: it exits 0 whether or
 not the targets are met. ``--quick`` runs fewer rounds (a smoke run, not a measurement).
 
     .venv/bin/python -m bench [--quick]
@@ -14,6 +15,7 @@ import argparse
 import sys
 import time
 
+from bench import in_pytest as in_pytest_bench
 from bench import property as property_bench
 from bench import run as run_bench
 from bench import scale as scale_bench
@@ -36,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
             else [],
         ),
         ("bench.property", property_bench.run, ["--repeat", "1"] if args.quick else []),
+        (
+            "bench.in_pytest",
+            in_pytest_bench.run,
+            ["--opens", "300", "--rounds", "1"] if args.quick else [],
+        ),
         (
             "bench.scale",
             scale_bench.run,

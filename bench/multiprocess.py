@@ -127,7 +127,9 @@ print(time.perf_counter() - start)
 EVENT_WRITE = """
 import os, tempfile, time
 from pytest_resources._multiprocess.step_process import ProcessRecorder
-from pytest_resources._recording import Hook, RegisteredResource, _Tag
+from pytest_resources._hooks import Hook
+from pytest_resources._recording import RegisteredResource
+from pytest_resources._wrappers import _Tag
 
 class R: pass
 

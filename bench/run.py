@@ -44,7 +44,7 @@ from pydantic import PrivateAttr
 
 from bench.targets import DEFAULT_OPEN, NESTED, Verdict
 from pytest_resources._context import Session
-from pytest_resources._recording import Hook
+from pytest_resources._hooks import Hook
 
 VARIANTS = ("open", "audited", "released", "shared", "defaults")
 # open / shared at most this: what recording and the rule checks may add on top of Dagster.

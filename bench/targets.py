@@ -1,4 +1,4 @@
-"""The five targets of issue 14 and how a measured ratio is judged against them.
+"""The targets of issues 14 and 22 and how a measured ratio is judged against them.
 
 Every ratio is measured with both sides interleaved in one run, so that load from anything
 else on the machine hits both alike; see docs/performance.md.
@@ -59,3 +59,13 @@ NESTED = Target(
     4, "nested resource, build_resources defaults / plugin open (no audit)", 20.0, False
 )
 STARTUP = Target(5, "pytest start-up, plugin installed and unused / -p no:resources", 1.05, True)
+
+# Issue 22: what a user pays inside one test, collector on (bench/in_pytest.py, means).
+IN_TEST_OPEN = Target(
+    6, "run_context.open / build_resources on a shared instance, in one test", 1.15, True
+)
+IN_TEST_RUN = Target(7, "run() + open / the same, in one test", 1.15, True)
+IN_TEST_NESTED = Target(8, "nested pair, run() + open / the same, in one test", 1.3, True)
+IN_TEST_PROPERTY = Target(
+    9, "100-example @given test, build_resources defaults / plugin run() + open", 20.0, False
+)

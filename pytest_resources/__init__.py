@@ -58,14 +58,14 @@ if TYPE_CHECKING:
     from pytest_resources._faults import Fault as Fault
     from pytest_resources._faults import InjectedFault as InjectedFault
     from pytest_resources._faults import faults as faults
+    from pytest_resources._hooks import Hook as Hook
+    from pytest_resources._hooks import Location as Location
     from pytest_resources._leak_audit import Leak as Leak
     from pytest_resources._leak_audit import assert_no_private_leaks as assert_no_private_leaks
     from pytest_resources._leak_audit import find_private_leaks as find_private_leaks
     from pytest_resources._lifecycle import Lifecycle as Lifecycle
     from pytest_resources._multiprocess.result import RunResult as RunResult
     from pytest_resources._recording import Event as Event
-    from pytest_resources._recording import Hook as Hook
-    from pytest_resources._recording import Location as Location
     from pytest_resources._release_check import release_check_available as release_check_available
     from pytest_resources._strategies import ConfigWithEnv as ConfigWithEnv
     from pytest_resources._strategies import env_applied as env_applied

@@ -30,13 +30,14 @@ from dagster._core.storage.dagster_run import DagsterRun
 from pydantic import PrivateAttr
 
 from pytest_resources._errors import ResourceUsageError
+from pytest_resources._hooks import Location
 from pytest_resources._initialization import Initialization, RunTarget, user_line
 from pytest_resources._keys import as_named_resources
 from pytest_resources._leak_audit import forget_audited_forms
 from pytest_resources._ledger import Ledger
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
 from pytest_resources._problems import report_problems
-from pytest_resources._recording import Location, Recording
+from pytest_resources._recording import Recording
 from pytest_resources._settings import Settings
 from pytest_resources._totals import SessionTotals
 

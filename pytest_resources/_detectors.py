@@ -2,10 +2,8 @@
 
 - A misspelled lifecycle hook (``teardown_for_execution``): Dagster calls hooks by name, so a
   method whose name is one typo away from a hook is never called, and what it releases stays open.
-- A live value that is a generator, a coroutine or an unentered context manager: ops get
-  ``context.resources.x`` as it is, so a ``create_resource`` written with ``yield`` hands them a
-  generator instead of a client, and a ``yield_for_execution`` that yields ``self.connect()``
-  (a ``@contextmanager``) instead of entering it hands them a one-shot context manager.
+- A live value that is a generator, a coroutine or an unentered context manager
+  (:mod:`pytest_resources._live_values`).
 
 Both run by default in the form that cannot flag correct code; ``strict=True`` widens them to
 what is probably, not certainly, a defect (docs/defect-kinds.md says which is which and why).
@@ -16,7 +14,6 @@ find in one initialization into broken rules (9 and 10) for the run's report.
 from __future__ import annotations
 
 import ast
-import contextlib
 import inspect
 import types
 import typing
@@ -25,12 +22,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_resources._recording import (
-    HOOKS,
-    Event,
-    Location,
-    Recording,
-)
+from pytest_resources._hooks import HOOKS, Location, is_dagsters
+from pytest_resources._live_values import UnusableLiveValue
+from pytest_resources._recording import Event, Recording
 from pytest_resources._rules import Rule, Violation
 
 # Parameter names a hook's context goes by when it is not annotated.
@@ -106,12 +100,6 @@ class MisspelledHook:
             f"rename it to {self.hook}; if it is a helper of your own, give it a name that is not "
             "one typo away from a hook (or a leading underscore)."
         )
-
-
-def _is_dagsters(cls: type[Any]) -> bool:
-    """Dagster's own classes and its integration libraries' (``dagster_aws``, ...)."""
-    top = cls.__module__.split(".", 1)[0]
-    return top == "dagster" or top.startswith("dagster_")
 
 
 def _names_used(code: types.CodeType) -> Iterator[str]:
@@ -305,7 +293,7 @@ def find_misspelled_hooks(
     dagster_names: set[str] = set()
     own_classes = []
     for cls in resource_class.__mro__:
-        if _is_dagsters(cls) or cls.__module__.split(".", 1)[0] in ("pydantic", "builtins"):
+        if is_dagsters(cls) or cls.__module__.split(".", 1)[0] in ("pydantic", "builtins"):
             dagster_names.update(vars(cls))
         else:
             own_classes.append(cls)
@@ -342,103 +330,6 @@ def find_misspelled_hooks(
                 MisspelledHook(resource_class, name, hook, code.co_filename, code.co_firstlineno)
             )
     return found
-
-
-# --- the live value ---------------------------------------------------------------------------
-
-# contextlib's context managers that are nothing until entered (ExitStack is usable as it is).
-_CONTEXTLIB_ONE_SHOT: tuple[type[Any], ...] = (
-    contextlib._GeneratorContextManager,
-    contextlib._AsyncGeneratorContextManager,
-    contextlib.closing,
-    contextlib.nullcontext,
-    contextlib.suppress,
-    contextlib.redirect_stdout,
-    contextlib.redirect_stderr,
-    *((contextlib.aclosing,) if hasattr(contextlib, "aclosing") else ()),
-    *((contextlib.chdir,) if hasattr(contextlib, "chdir") else ()),
-)
-
-
-@dataclass(frozen=True)
-class UnusableLiveValue:
-    """The value ops get for a resource key is a generator, coroutine or unentered context
-    manager, not the client it was meant to be."""
-
-    key: str
-    what: str
-    made_by: str | None
-
-    def describe(self) -> str:
-        made = f" made by {self.made_by}" if self.made_by else ""
-        return (
-            f"ops get context.resources.{self.key} as {self.what}{made}, not a usable object; "
-            "Dagster hands it out as it is."
-        )
-
-    def hint(self) -> str:
-        if self.what.startswith("an unentered"):
-            return (
-                "enter it in yield_for_execution (or a @dg.resource generator) and yield what "
-                "it gives: `with self.connect() as connection: yield connection`."
-            )
-        if self.what.startswith("a coroutine"):
-            return (
-                "Dagster does not await create_resource, get_object_to_set_on_execution_context"
-                " or a @dg.resource function: make it a plain def, or do the async work in an "
-                "async yield_for_execution."
-            )
-        return (
-            "get_object_to_set_on_execution_context returns what ops get and is not run as a "
-            "generator, and what yield_for_execution (or a @dg.resource generator) yields is "
-            "handed out as it is: return or yield the client itself; a generator is consumed "
-            "once, by the first op that iterates it."
-        )
-
-
-def unusable_live_value(key: str, value: Any, *, strict: bool = False) -> UnusableLiveValue | None:
-    """What is wrong with the value ops get for ``key``, or None.
-
-    By default: generators, async generators, coroutines, and contextlib's context managers
-    that do nothing until entered (``@contextmanager`` objects, ``closing``, ``nullcontext``...).
-    ``strict=True`` also reports any other object with ``__enter__``/``__aenter__`` that is not a
-    Dagster resource; a client that is its own context manager (``requests.Session``, a database
-    connection) is usable as it is, which is why that is opt-in.
-    """
-    # By type(), never by isinstance(), which asks the value for its __class__.
-    kind = type(value)
-    if issubclass(kind, types.GeneratorType):
-        return UnusableLiveValue(key, "a generator", value.__qualname__)
-    if issubclass(kind, types.AsyncGeneratorType):
-        return UnusableLiveValue(key, "an async generator", value.__qualname__)
-    if issubclass(kind, types.CoroutineType):
-        return UnusableLiveValue(key, "a coroutine (never awaited)", value.__qualname__)
-    if issubclass(kind, _CONTEXTLIB_ONE_SHOT):
-        # A @contextmanager object's generator names the function that made it.
-        generator = getattr(value, "gen", None)
-        return UnusableLiveValue(
-            key,
-            f"an unentered context manager ({kind.__name__})",
-            getattr(generator, "__qualname__", None),
-        )
-    if (
-        strict
-        and (hasattr(kind, "__enter__") or hasattr(kind, "__aenter__"))
-        and not any(_is_dagsters(cls) for cls in kind.__mro__)
-    ):
-        return UnusableLiveValue(key, f"an unentered context manager ({kind.__qualname__})", None)
-    return None
-
-
-def unusable_live_values(
-    handed_out: Mapping[str, Any], *, strict: bool = False
-) -> list[UnusableLiveValue]:
-    """:func:`unusable_live_value` for every key of a run."""
-    return [
-        found
-        for key, value in handed_out.items()
-        if (found := unusable_live_value(key, value, strict=strict)) is not None
-    ]
 
 
 # --- as broken rules, for a run's report ------------------------------------------------------

@@ -18,10 +18,11 @@ import hypothesis
 from hypothesis import strategies as st
 
 from pytest_resources._errors import LifecycleError, ResourceUsageError
+from pytest_resources._hooks import Hook
 from pytest_resources._initialization import Initialization, RunTarget
 from pytest_resources._keys import as_named_resources
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
-from pytest_resources._recording import Hook, Recording
+from pytest_resources._recording import Recording
 
 
 class Place(str, enum.Enum):

@@ -23,7 +23,7 @@ import dagster
 from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
 from dagster._core.storage.dagster_run import DagsterRun
 
-from pytest_resources._detectors import UnusableLiveValue, unusable_live_values
+from pytest_resources._hooks import Location
 from pytest_resources._leak_audit import (
     NotInspected,
     ResolvedConfig,
@@ -34,10 +34,12 @@ from pytest_resources._leak_audit import (
     find_yielded_leaks,
 )
 from pytest_resources._ledger import Ledger
+from pytest_resources._live_values import UnusableLiveValue, unusable_live_values
 from pytest_resources._problems import Finding, Problems, find_problems
-from pytest_resources._recording import FaultPoint, Location, Recording, recording_active
+from pytest_resources._recording import FaultPoint, Recording
 from pytest_resources._release_watch import ReleaseWatch
 from pytest_resources._settings import Settings
+from pytest_resources._wrappers import recording_active
 
 _JOB_NAME = "__pytest_resources__"
 # Dagster added async yield_for_execution (and build_resources' event loop) after 1.8.
@@ -332,4 +334,8 @@ class Initialization:
         self.problems = problems
         if error is not None:
             ledger.noted(problems, error)
+        self.recording.close()
+        self._named = {}
+        self._unusable = []
+        self._leaks = []
         return problems

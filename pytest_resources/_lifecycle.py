@@ -8,13 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_resources._errors import LifecycleError, ResourceUsageError
-from pytest_resources._recording import (
-    Event,
-    Hook,
-    Recording,
-    defines,
-    is_context_manager_resource,
-)
+from pytest_resources._hooks import Hook, defines, is_context_manager_resource
+from pytest_resources._recording import Event, Recording
 
 # The hooks assert_once_per_process counts, in the order it shows them.
 _COUNTED = (Hook.SETUP, Hook.CREATE, Hook.YIELD_ENTER, Hook.YIELD_EXIT, Hook.TEARDOWN)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from pytest_resources._detectors import UnusableLiveValue, find_defects
+from pytest_resources._detectors import find_defects
 from pytest_resources._errors import LifecycleError, PrivateStateLeak
 from pytest_resources._leak_audit import (
     Leak,
@@ -20,15 +20,11 @@ from pytest_resources._leak_audit import (
     format_leak_report,
     format_not_inspected,
 )
+from pytest_resources._live_values import UnusableLiveValue
 from pytest_resources._recording import Recording
 from pytest_resources._release_check import Leftover, format_leftovers
-from pytest_resources._rules import (
-    RunFacts,
-    Violation,
-    check_recording,
-    check_run,
-    format_violations,
-)
+from pytest_resources._rules import Violation, check_recording, format_violations
+from pytest_resources._run_rules import RunFacts, check_run
 
 Finding: TypeAlias = Leak | SecretExposure
 

@@ -281,9 +281,9 @@ def _open_pending_marks(item: pytest.Item) -> None:
 
 def _open_marked_resources(item: pytest.Item, test_runs: TestRuns, marks: list[Any]) -> None:
     __tracebackhide__ = True
+    from pytest_resources._hooks import Location
     from pytest_resources._initialization import Initialization
     from pytest_resources._marker import resources_from_marks
-    from pytest_resources._recording import Location
 
     try:
         marked = resources_from_marks(marks)

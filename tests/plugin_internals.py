@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 import pytest_resources._audit as _audit
+import pytest_resources._hooks as hooks_module
 import pytest_resources._leak_audit.forms as audit_cache
 import pytest_resources._leak_audit.search as audit_search
-import pytest_resources._recording as recording_module
 import pytest_resources._release_check.procfs as _procfs
 import pytest_resources._release_check.snapshot as _snapshot
 import pytest_resources._release_watch as _release_watch
@@ -28,10 +28,9 @@ from pytest_resources._detectors import (
     edit_distance,
     find_defects,
     misspelled_hooks,
-    unusable_live_value,
-    unusable_live_values,
 )
 from pytest_resources._faults import PLACES, Place
+from pytest_resources._hooks import Hook, Location, format_user_traceback
 from pytest_resources._keys import default_key
 from pytest_resources._leak_audit import (
     Leak,
@@ -47,10 +46,11 @@ from pytest_resources._leak_audit import (
 )
 from pytest_resources._ledger import Ledger
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
+from pytest_resources._live_values import unusable_live_value, unusable_live_values
 from pytest_resources._multiprocess import _wire as wire
 from pytest_resources._plain_data import NotPlainData, frozen, remember
 from pytest_resources._problems import Problems
-from pytest_resources._recording import Event, Hook, Location, Recording, format_user_traceback
+from pytest_resources._recording import Event, Recording
 from pytest_resources._release_check import (
     AllowList,
     Attributor,
@@ -67,14 +67,8 @@ from pytest_resources._release_check import (
     wait_for_release,
 )
 from pytest_resources._release_check.snapshot import portable_snapshot
-from pytest_resources._rules import (
-    Rule,
-    RunFacts,
-    TeardownFailure,
-    Violation,
-    check_run,
-    format_violations,
-)
+from pytest_resources._rules import Rule, Violation, format_violations
+from pytest_resources._run_rules import RunFacts, TeardownFailure, check_run
 from pytest_resources._strategies import (
     ConfigWithEnv,
     env_applied,
@@ -138,6 +132,7 @@ __all__ = [
     "format_user_traceback",
     "format_violations",
     "frozen",
+    "hooks_module",
     "leftovers",
     "misspelled_hooks",
     "module_path",
@@ -146,7 +141,6 @@ __all__ = [
     "portable_snapshot",
     "pretend_no_proc_filesystem",
     "pretend_release_check_unavailable",
-    "recording_module",
     "redact",
     "register_resource_strategies",
     "release_check_available",

@@ -26,7 +26,7 @@ from plugin_internals import (
     audit_cache,
     find_private_leaks,
     forget_audited_forms,
-    recording_module,
+    hooks_module,
 )
 from pydantic import Field, PlainSerializer, PrivateAttr, computed_field, field_serializer
 
@@ -349,8 +349,8 @@ def test_no_cache_holds_a_tests_class(own_context: RunContext) -> None:
         with own_context.open(made(name=name)) as live:
             assert live.name == name
     caches = [
-        dict(recording_module._inferred_schemas),
-        recording_module._curried_schemas,
+        dict(hooks_module._inferred_schemas),
+        hooks_module._curried_schemas,
         dict(audit_cache._plain_classes),
         audit_cache._cached_forms,
         audit_cache._cached_hits,

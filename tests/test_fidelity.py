@@ -543,3 +543,69 @@ def test_zz_all_released():
     # frames of failed tests.
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=4, failed=2)
+
+
+# --- a run's records shrink to what the report needs when it closes -----------------------------
+
+
+def test_a_closed_run_keeps_its_events_and_nothing_live(run_context) -> None:
+    import gc
+    import weakref
+
+    from resources_for_tests import Inner, Outer
+
+    live_values = []
+    for _ in range(3):
+        with run_context.run() as run, run.open(Outer(inner=Inner())) as live:
+            live_values.append(weakref.ref(live))
+    del live
+    gc.collect()
+    assert [ref() for ref in live_values] == [None, None, None]
+    assert run_context.lifecycle(Outer).setup_calls == 3
+    assert run_context.lifecycle(Inner).teardown_calls == 3
+    assert run_context.lifecycle("outer.inner").keys == ("outer.inner",)
+
+
+def test_what_survives_an_open_is_its_few_records(run_context) -> None:
+    import gc
+
+    from resources_for_tests import Inner
+
+    def open_one() -> None:
+        with run_context.run() as run, run.open(Inner()):
+            pass
+
+    for _ in range(20):
+        open_one()
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(100):
+        open_one()
+    gc.collect()
+    # Its five events and the run's recording; Dagster's run, the copies and the wrappers go.
+    assert (len(gc.get_objects()) - before) / 100 < 30
+    assert run_context.lifecycle(Inner).setup_calls == 120
+
+
+def test_a_closed_run_keeps_the_exceptions_it_recorded(run_context) -> None:
+    import time
+
+    from resources_for_tests import Inner, TeardownRaises
+
+    for _ in range(5):
+        with run_context.run() as run, run.open(Inner()):
+            pass
+    opened = time.time_ns()
+    with run_context.run() as run, run.open(TeardownRaises(), check=False):
+        pass
+    closed = time.time_ns()
+    (teardown,) = [
+        event
+        for event in run_context.lifecycle(TeardownRaises).events
+        if event.hook == "teardown_after_execution"
+    ]
+    assert str(teardown.exception) == "could not close the connection pool"
+    assert teardown.outcome == "raised"
+    # What a timeline of the run shows: each call's start and duration, in order.
+    events = run_context.lifecycle(TeardownRaises).events
+    assert all(opened <= e.started_ns <= e.started_ns + e.duration_ns <= closed for e in events)

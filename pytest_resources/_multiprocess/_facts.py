@@ -9,7 +9,7 @@ from typing import Any
 import dagster
 
 from pytest_resources._multiprocess._wire import remote_exception, reported_exception
-from pytest_resources._rules import RunFacts, StepProcess, TeardownFailure
+from pytest_resources._run_rules import RunFacts, StepProcess, TeardownFailure
 
 # How Dagster's engine event for a failed teardown starts.
 TEARDOWN_FAILED = "Teardown of resources"

@@ -19,8 +19,8 @@ from dagster._config.pythonic_config.resource import (
 )
 
 from pytest_resources._errors import ResourceUsageError
+from pytest_resources._hooks import describe_exception
 from pytest_resources._multiprocess.jobs import import_reference, rebuild_partial, rebuild_resource
-from pytest_resources._recording import describe_exception
 
 
 class _ResourcePickler(pickle.Pickler):

@@ -14,14 +14,14 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, TypeAdapter
 
-from pytest_resources._recording import (
-    Event,
+from pytest_resources._hooks import (
     Hook,
     Location,
     Outcome,
     exception_message,
     format_user_traceback,
 )
+from pytest_resources._recording import Event
 from pytest_resources._release_check import Leftover, LeftoverKind
 
 
@@ -52,6 +52,8 @@ class EventRecord:
     outcome: Outcome
     exception: WireException | None
     location: tuple[str, int] | None
+    started_ns: int = 0
+    duration_ns: int = 0
     kind: Literal["event"] = "event"
 
 
@@ -105,6 +107,8 @@ def event_record(event: Event, time_ns: int) -> EventRecord:
         outcome=event.outcome,
         exception=wire_exception(event.exception) if event.exception is not None else None,
         location=(event.location.filename, event.location.lineno) if event.location else None,
+        started_ns=event.started_ns,
+        duration_ns=event.duration_ns,
     )
 
 
@@ -119,6 +123,8 @@ def to_event(record: EventRecord, resource_class: type[Any]) -> Event:
         outcome=record.outcome,
         exception=remote_exception(record.exception) if record.exception else None,
         location=Location(*record.location) if record.location else None,
+        started_ns=record.started_ns,
+        duration_ns=record.duration_ns,
     )
 
 

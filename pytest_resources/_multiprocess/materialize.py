@@ -30,6 +30,7 @@ from dagster._config.pythonic_config.resource import (
 )
 
 from pytest_resources._errors import ResourceUsageError
+from pytest_resources._hooks import Location
 from pytest_resources._initialization import user_frame
 from pytest_resources._keys import check_keys
 from pytest_resources._ledger import Ledger
@@ -41,16 +42,11 @@ from pytest_resources._multiprocess._wire import LeftOpenRecord, decode, to_even
 from pytest_resources._multiprocess.jobs import build_job, definitions_for_values
 from pytest_resources._multiprocess.result import RunResult
 from pytest_resources._problems import find_problems
-from pytest_resources._recording import (
-    Event,
-    Location,
-    Recording,
-    RegisteredResource,
-    recording_active,
-)
+from pytest_resources._recording import Event, Recording, RegisteredResource
 from pytest_resources._release_check import Leftover
 from pytest_resources._release_watch import ReleaseWatch
 from pytest_resources._settings import Settings
+from pytest_resources._wrappers import recording_active
 
 Executor = Literal["in_process", "multiprocess"]
 StartMethod = Literal["forkserver", "spawn"]

@@ -34,17 +34,10 @@ from typing import IO, Any
 import dagster
 from dagster._core.instance.ref import InstanceRef
 
+from pytest_resources._hooks import Hook, Location, Outcome
 from pytest_resources._multiprocess._wire import LeftOpenRecord, encode, event_record
 from pytest_resources._multiprocess.jobs import build_job, import_reference
-from pytest_resources._recording import (
-    Event,
-    Hook,
-    Location,
-    Outcome,
-    Recording,
-    RegisteredResource,
-    choose_registration,
-)
+from pytest_resources._recording import Event, Recording, RegisteredResource, choose_registration
 from pytest_resources._release_check import (
     AllowList,
     Attributor,
@@ -52,6 +45,7 @@ from pytest_resources._release_check import (
     take_snapshot,
     wait_for_release,
 )
+from pytest_resources._wrappers import activate as start_recording
 
 # The key of this plugin's settings in dagster.yaml, passed to RecordingInstance's constructor.
 SETTINGS_KEY = "pytest_resources"
@@ -127,11 +121,12 @@ class ProcessRecorder(Recording):
         outcome: Outcome,
         exception: BaseException | None,
         location: Location | None,
+        timing: tuple[int, int] = (0, 0),
     ) -> None:
         now = time.time_ns()
         with self._stamp_lock:
             sequence = len(self.stamped) + 1
-            event = self.new_event(resource, hook, outcome, exception, location, sequence)
+            event = self.new_event(resource, hook, outcome, exception, location, sequence, timing)
             self.stamped.append((now, event))
             if self.events_dir is None:
                 self.events.append(event)
@@ -206,7 +201,7 @@ def activate(events_dir: str) -> ProcessRecorder:
     if _activated:
         return _activated[0]
     recorder = ProcessRecorder(events_dir)
-    recorder.activate()  # never deactivated: the process ends with its step
+    start_recording(recorder)  # never deactivated: the process ends with its step
     _activated.append(recorder)
     return recorder
 

@@ -33,8 +33,8 @@ def collect_resource_warnings(
     they reach pytest's own warning capture. ``warnings`` state is process-wide: warnings from
     other threads are caught too.
     """
-    # Imported here: _recording imports dagster, and this package loads with the plugin's header.
-    from pytest_resources._recording import Location
+    # Imported here: _hooks imports dagster, and this package loads with the plugin's header.
+    from pytest_resources._hooks import Location
 
     found: list[Leftover] = []
     unraisable: list[str] = []
