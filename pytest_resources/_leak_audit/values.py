@@ -195,14 +195,19 @@ def is_significant(value: object, seen: set[int] | None = None, depth: int = 0) 
     seen.add(id(value))
     # tuple() of a built-in container runs no Python code: a thread changing it cannot break this.
     items = (
-        [item for _, item in _snapshot_items(value)] if issubclass(kind, Mapping) else tuple(value)  # type: ignore[arg-type]
+        [item for _, item in _snapshot_items(value)]
+        if issubclass(kind, Mapping)
+        else tuple(set.copy(value) if issubclass(kind, set) else value)  # type: ignore[arg-type]
     )
     return any(is_significant(item, seen, depth + 1) for item in items)
 
 
 def _snapshot_items(mapping: Any) -> tuple[tuple[object, object], ...]:
-    """A mapping's items at one moment (``dict.items`` of a dict runs no code of the user's)."""
-    return tuple(dict.items(mapping) if issubclass(type(mapping), dict) else mapping.items())
+    """A mapping's items at one moment: ``dict.copy`` of a dict copies its table at once, where
+    iterating it lets another thread resize it meanwhile (Python 3.10 switches there)."""
+    if issubclass(type(mapping), dict):
+        return tuple(dict.items(dict.copy(mapping)))
+    return tuple(mapping.items())
 
 
 def _texts_of(value: object) -> tuple[str, ...]:
