@@ -133,16 +133,12 @@ def _fields_read_where_it_failed(
     except (OSError, TypeError, SyntaxError):
         return [], ""
     line_in_source = line - max(first, 1) + 1
-    spans = [
-        (node, parts)
-        for node in ast.walk(function)
-        if isinstance(node, ast.stmt)
-        for parts, last in [_header(node)]
-        if node.lineno <= line_in_source <= last
-    ]
-    if not spans:
+    # The innermost statement whose own part (a compound statement's header) holds the line.
+    spans = [(node, *_header(node)) for node in ast.walk(function) if isinstance(node, ast.stmt)]
+    holding = [span for span in spans if span[0].lineno <= line_in_source <= span[2]]
+    if not holding:
         return [], ""
-    failing, parts = min(spans, key=lambda span: _header(span[0])[1] - span[0].lineno)
+    failing, parts, _ = min(holding, key=lambda span: span[2] - span[0].lineno)
     if isinstance(failing, ast.Raise):
         # What decided to raise is the condition around it: `if not self.url: raise ...`.
         guards = [

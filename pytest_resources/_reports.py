@@ -53,15 +53,7 @@ def explained_unset_variable(excinfo: pytest.ExceptionInfo[BaseException]) -> st
     error: BaseException | None = excinfo.value
     while error is not None and not isinstance(error, dagster.DagsterInvalidConfigError):
         error = error.__cause__
-    # One "Error N:" paragraph per config error, each with its path and its message.
-    paragraphs = re.split(r"\n\s*Error \d+:", str(error)) if error is not None else []
-    unset = [
-        (path[1] if path else "", variable["name"])
-        for paragraph in paragraphs
-        for variable in [_UNSET_VARIABLE.search(paragraph)]
-        if variable
-        for path in [_CONFIG_PATH.search(paragraph)]
-    ]
+    unset = unset_variables(error) if error is not None else []
     if not unset:
         return None
     frames = _users_frames(excinfo)
@@ -79,6 +71,19 @@ def explained_unset_variable(excinfo: pytest.ExceptionInfo[BaseException]) -> st
         "a fixture that runs before the resource opens), or give the field a value for the test."
     )
     return "\n".join(lines)
+
+
+def unset_variables(error: BaseException) -> list[tuple[str, str]]:
+    """``(config path, variable)`` for each ``EnvVar`` whose variable is not set, read from
+    Dagster's config error; the path is "" where the message gives none."""
+    found = []
+    # One "Error N:" paragraph per config error, each with its path and its message.
+    for paragraph in re.split(r"\n\s*Error \d+:", str(error)):
+        variable = _UNSET_VARIABLE.search(paragraph)
+        if variable:
+            path = _CONFIG_PATH.search(paragraph)
+            found.append((path[1] if path else "", variable["name"]))
+    return found
 
 
 def _reader(path: str) -> str:

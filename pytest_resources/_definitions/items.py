@@ -4,7 +4,6 @@ and per audited class, and what each item runs."""
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,7 @@ from pytest_resources._definitions.plans import (
 )
 from pytest_resources._environ import env_applied
 from pytest_resources._errors import LifecycleError, PrivateStateLeak
-
-# Dagster's message for an unset variable, for variables no field shows up front (a function
-# resource's own config, for instance).
-_UNSET_VARIABLE = re.compile(r'environment variable "([^"]+)" which is not set')
+from pytest_resources._reports import unset_variables
 
 
 class CodeLocation(pytest.File):
@@ -147,7 +143,8 @@ def run_resource_item(run_context: Any, plan: ResourcePlan, options: Options) ->
             with run_context.open(plan.resources, resource_config=plan.resource_config):
                 pass
         except dagster.DagsterInvalidConfigError as error:
-            unset = _UNSET_VARIABLE.findall(str(error))
+            # Also variables no field shows up front (a function resource's own config).
+            unset = [name for _, name in unset_variables(error)]
             if unset:
                 _skip_for_env(plan.key, list(dict.fromkeys(unset)), options)
             if not _only_missing_config(error):
