@@ -310,15 +310,15 @@ def _built_as_in_defs_folder(target: Target, where: str) -> dagster.Definitions:
             f"{takes_context}ComponentLoadContext, which dagster {dagster.__version__} cannot "
             "build (it has no dagster.ComponentTree); upgrade dagster."
         )
-    module_file = Path(sys.modules[target.module].__file__ or "")
-    try:
-        tree = component_tree.for_project(module_file)
-    except dagster.DagsterError as error:
+    if target.dg_source_root is None:
         raise DefinitionsError(
             f"{takes_context}ComponentLoadContext, which Dagster gives only to the modules of "
-            f"a dg project's defs folder ({error}); point at the project's definitions module, "
-            "or give the project a pyproject.toml with [tool.dg.project] root_module."
-        ) from None
+            "a dg project's defs folder, and the pyproject.toml of pytest's rootdir sets no "
+            '[tool.dg.project] root_module; set it (root_module = "my_project"), as '
+            "create-dagster does."
+        )
+    module_file = Path(sys.modules[target.module].__file__ or "")
+    tree = component_tree.for_project(module_file)
     if not module_file.is_relative_to(tree.defs_module_path):
         raise DefinitionsError(
             f"{takes_context}ComponentLoadContext, which Dagster gives only to the modules of "
