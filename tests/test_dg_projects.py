@@ -221,6 +221,8 @@ def test_a_resource_in_defs_with_a_lifecycle_bug_is_reported(pytester: pytest.Py
             "*_ resource[[]api[]] _*",
             "LifecycleError: 1 lifecycle rule broken:",
             "resource 'api' (my_project.defs.resources.Api) broke rule 2*",
+            "  teardown_after_execution was called 0 times in this run; expected once*",
+            "*api*setup_for_execution*returned*at src/my_project/defs/resources.py:19",
             "FAILED src/my_project/definitions.py::resource[[]api[]] - *",
         ]
     )

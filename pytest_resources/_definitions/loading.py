@@ -78,12 +78,12 @@ def _pyproject_tools(path: Path) -> dict[str, Any]:
 
 
 def _dg_source_root(rootpath: Path, project: Any) -> Path | None:
-    """Where a dg project's root module is, as dg finds it: under src/ (create-dagster's
-    layout) or beside pyproject.toml; None when [tool.dg.project] names no root module."""
-    root_module = project.get("root_module") if isinstance(project, dict) else None
-    if not isinstance(root_module, str):
+    """Where a dg project's modules are, as dg finds them: in src/ when there is one
+    (create-dagster's layout), else beside pyproject.toml; None when [tool.dg.project] names no
+    root module."""
+    if not isinstance(project, dict) or not isinstance(project.get("root_module"), str):
         return None
-    return rootpath / "src" if (rootpath / "src" / root_module).is_dir() else rootpath
+    return rootpath / "src" if (rootpath / "src").exists() else rootpath
 
 
 def dg_source_root(rootpath: Path) -> Path | None:
