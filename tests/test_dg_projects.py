@@ -113,7 +113,8 @@ USER_FILES = {
             schema_name: str
 
             def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
-                return dg.Definitions(resources={"warehouse": Warehouse(schema_name=self.schema_name)})
+                warehouse = Warehouse(schema_name=self.schema_name)
+                return dg.Definitions(resources={"warehouse": warehouse})
         """,
     "src/my_project/defs/warehouse/defs.yaml": """\
         type: my_project.components.warehouse.WarehouseComponent
