@@ -11,6 +11,7 @@ import pytest
 from pytest_resources._definitions.loading import (
     DefinitionsError,
     Target,
+    dg_source_root,
     parse_target,
     target_from_pyproject,
 )
@@ -39,9 +40,11 @@ def options_from(config: pytest.Config) -> Options:
     value = config.getoption("dagster_definitions")
     ini_value = str(config.getini("dagster_definitions")).strip()
     if value:
-        target = parse_target(value, "--dagster-definitions")
+        target = parse_target(value, "--dagster-definitions", dg_source_root(config.rootpath))
     elif ini_value:
-        target = parse_target(ini_value, "the ini option dagster_definitions")
+        target = parse_target(
+            ini_value, "the ini option dagster_definitions", dg_source_root(config.rootpath)
+        )
     else:
         target = target_from_pyproject(config.rootpath)
     env_option = config.getoption("dagster_definitions_env") or str(
