@@ -108,7 +108,7 @@ class CodeLocationItem(pytest.Function):
         plan = self.plan
         if isinstance(plan, AuditPlan):
             examples: int = self.obj.options.audit_examples
-            checks.insert(0, f"{examples} generated configs x faults")
+            checks.insert(0, f"{examples} generated config{'s' if examples != 1 else ''} x faults")
             return {"key": self.name, "class": plan.name, "checks": ", ".join(checks)}
         return {"key": plan.key, "class": plan.class_name, "checks": ", ".join(checks)}
 

@@ -135,6 +135,29 @@ def _dependencies(key: str, wrapped: Mapping[str, dagster.ResourceDefinition]) -
     return order
 
 
+def _instances(value: Any) -> set[int]:
+    """The ids of the resource instances a top-level value holds: itself and every resource
+    nested in it, at any depth. A partial is left out: Dagster builds it afresh for its key."""
+    found: set[int] = set()
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, ConfigurableResourceFactory) and id(current) not in found:
+            found.add(id(current))
+            pending.extend(current.nested_resources.values())
+    return found
+
+
+def _sharing(given: Mapping[str, Any]) -> dict[str, list[str]]:
+    """For each key, the other keys that hold one of its instances: opened together, the run
+    sets that instance up once per key, which rule 6 reports."""
+    instances = {key: _instances(value) for key, value in given.items()}
+    return {
+        key: [other for other in given if other != key and held & instances[other]]
+        for key, held in instances.items()
+    }
+
+
 def _audit_overrides(value: Any) -> dict[str, Any]:
     """What the generator cannot draw for a class, taken from the code location: the values of
     its ``ResourceDependency`` fields (Dagster rewrites their annotation to ``Annotated[Any,
@@ -195,9 +218,12 @@ def plan_resources(defs: dagster.Definitions) -> list[ResourcePlan]:
     given = dict(defs.resources or {})
     wrapped = wrap_resources_for_execution(given)
     job_configs = _job_resource_configs(defs)
+    sharing = _sharing(given)
     plans = []
     for key, value in given.items():
         keys = _dependencies(key, wrapped)
+        for other in sharing[key]:
+            keys.extend(name for name in _dependencies(other, wrapped) if name not in keys)
         resources = {name: given[name] for name in keys if name in given}
         resource_config = {}
         unconfigured = {}
