@@ -270,6 +270,42 @@ def test_an_instance_reachable_twice_breaks_rule_6_in_its_items(
         )
 
 
+def test_a_shared_instance_without_hooks_opens_alone(pytester: pytest.Pytester) -> None:
+    """Sharing a configuration-only instance breaks no rule, so an item does not take in the
+    other keys that hold it (nor what they need: here a variable that is not set)."""
+    definitions = """
+        import dagster as dg
+
+
+        class Settings(dg.ConfigurableResource):
+            region: str = "eu"
+
+
+        class Reader(dg.ConfigurableResource):
+            settings: Settings
+
+
+        class Api(dg.ConfigurableResource):
+            settings: Settings
+            token: str
+
+
+        settings = Settings()
+        defs = dg.Definitions(
+            resources={
+                "reader": Reader(settings=settings),
+                "api": Api(settings=settings, token=dg.EnvVar("TUNING_UNSET_TOKEN")),
+            }
+        )
+    """
+    _location(pytester, definitions)
+    result = pytester.runpytest(
+        "-p", "no:randomly", "-rs", "--dagster-definitions=my_project.definitions"
+    )
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*resource 'api' needs the environment variable*"])
+
+
 # -- options without a code location --------------------------------------------------------------
 
 

@@ -17,6 +17,8 @@ from dagster._config.pythonic_config.resource import (
 )
 from dagster._core.execution.build_resources import wrap_resources_for_execution
 
+from pytest_resources._hooks import holds_run_state
+
 # EnvVar.int() returns a class that dagster does not export.
 _INT_ENV_VAR = type(dagster.EnvVar.int("_"))
 
@@ -136,15 +138,20 @@ def _dependencies(key: str, wrapped: Mapping[str, dagster.ResourceDefinition]) -
 
 
 def _instances(value: Any) -> set[int]:
-    """The ids of the resource instances a top-level value holds: itself and every resource
-    nested in it, at any depth. A partial is left out: Dagster builds it afresh for its key."""
+    """The ids of the resource instances with run state a top-level value holds: itself and
+    every resource nested in it, at any depth. A partial is left out (Dagster builds it afresh
+    for its key), and so is a class without hooks, whose sharing breaks no rule."""
     found: set[int] = set()
+    seen: set[int] = set()
     pending = [value]
     while pending:
         current = pending.pop()
-        if isinstance(current, ConfigurableResourceFactory) and id(current) not in found:
+        if not isinstance(current, ConfigurableResourceFactory) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if holds_run_state(type(current)):
             found.add(id(current))
-            pending.extend(current.nested_resources.values())
+        pending.extend(current.nested_resources.values())
     return found
 
 
