@@ -64,8 +64,22 @@ PINNED = """
 """
 
 
-def test_the_ini_table_pins_fields_of_an_audit(pytester: pytest.Pytester) -> None:
-    _location(pytester, **{"pytest.ini": PINNED})
+PINNED_IN_PYPROJECT = """
+    [tool.pytest.ini_options]
+    dagster_definitions_audit_fields = [
+        "Duck.database_path = ':memory:'",
+        "Duck.read_only = False",
+    ]
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "text"), [("pytest.ini", PINNED), ("pyproject.toml", PINNED_IN_PYPROJECT)]
+)
+def test_the_ini_table_pins_fields_of_an_audit(
+    pytester: pytest.Pytester, name: str, text: str
+) -> None:
+    _location(pytester, **{name: text})
     result = _audit(pytester)
     result.assert_outcomes(passed=2, deselected=2)
     result.stdout.fnmatch_lines(["audit[[]Duck[]]*5 generated configs x faults*passed*"])
