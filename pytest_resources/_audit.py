@@ -51,8 +51,9 @@ class AuditSummary:
 
     def __str__(self) -> str:
         runs = ", ".join(f"{place} {count}" for place, count in self.by_fault.items())
+        configs = "config" if self.examples == 1 else "configs"
         text = (
-            f"audited {self.resource_class.__qualname__}: {self.examples} generated configs, "
+            f"audited {self.resource_class.__qualname__}: {self.examples} generated {configs}, "
             f"each run with no fault and under every fault that applies ({runs} runs)"
         )
         if self.not_applicable:

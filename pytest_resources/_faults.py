@@ -185,7 +185,7 @@ def _not_applicable(where: Place, target: str, why: str) -> None:
         hypothesis.reject()
     raise ResourceUsageError(
         f"run_context.check(): Fault(where={where.value!r}) does not apply to {target!r}: {why}."
-    )
+    ) from None  # FaultNotApplicable is the plugin's own signal, nothing the user can act on
 
 
 def target_of(resource: Any, key: str | None) -> tuple[dict[str, Any], str]:

@@ -65,7 +65,8 @@ class SessionTotals:
             f"{_count(self.hook_calls, 'lifecycle call')} recorded and checked"
         )
         if self.audited_examples:
-            text += f", {self.audited_examples} generated configs audited under injected faults"
+            configs = _count(self.audited_examples, "generated config")
+            text += f", {configs} audited under injected faults"
         if self.not_inspected:
             text += (
                 f"; {_count(self.not_inspected, 'value')} not inspected by the leak audit "

@@ -41,6 +41,12 @@ _MARKED_FIXTURE = "_pytest_resources_marked"
 _REPORTED_RUNS = 3
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_resources import _hookspecs
+
+    pluginmanager.add_hookspecs(_hookspecs)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "resources_leak_audit",
@@ -124,6 +130,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="0",
         help="pytest-resources: generated configs per resource class for --dagster-definitions.",
     )
+    parser.addini(
+        "dagster_definitions_audit_fields",
+        type="linelist",
+        default=[],
+        help="pytest-resources: fields the audits of --dagster-definitions-audit pin, one "
+        "'CLASS.field = value' line each (value a Python literal).",
+    )
 
 
 def _code_location_requested(config: pytest.Config) -> bool:
@@ -137,6 +150,13 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_resources._definitions import CodeLocationPlugin
 
         config.pluginmanager.register(CodeLocationPlugin(config), "pytest-resources-definitions")
+    else:
+        for name in ("--dagster-definitions-env", "--dagster-definitions-audit"):
+            if config.getoption(name) is not None:
+                raise pytest.UsageError(
+                    f"pytest-resources: {name} applies to a code location, and none is named: "
+                    "add --dagster-definitions[=MODULE] (or the ini option dagster_definitions)"
+                )
     config.addinivalue_line(
         "markers",
         "resource(resource, /, **config_or_options): open a Dagster resource for this test "

@@ -78,6 +78,7 @@ from pytest_resources._strategies.acceptance import dagster_errors_by_public_api
 from pytest_resources._strategies.constraints import NO_CONSTRAINTS, Constraints
 from pytest_resources._strategies.plan import nested_instances
 from pytest_resources._strategies.routes import Route, Site
+from pytest_resources._totals import SessionTotals
 
 __all__ = [
     "NO_CONSTRAINTS",
@@ -106,6 +107,7 @@ __all__ = [
     "RunFacts",
     "RunStateWatch",
     "Session",
+    "SessionTotals",
     "Site",
     "TeardownFailure",
     "Violation",

@@ -163,7 +163,7 @@ def test_summary(run_context):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [
-            "*audited NoTeardown: 1 generated configs, each run with no fault and under every "
+            "*audited NoTeardown: 1 generated config, each run with no fault and under every "
             "fault that applies (no fault 1, setup 1, create_resource 1, later_setup 1, body 1 "
             "runs); not applicable: nested_setup: it has no nested resources; teardown: Dagster "
             "never called its teardown_after_execution (*); every lifecycle rule and the leak "

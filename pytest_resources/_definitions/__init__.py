@@ -8,8 +8,9 @@ config a job gives a ``configure_at_launch()`` partial) through ``run_context.op
 check of a hand-written test applies. Imported only when the option is given.
 
 The pieces: ``loading`` (find and load the Definitions), ``options`` (the command line, the ini
-file, the .env file), ``plans`` (what each item opens), ``items`` (the pytest collector and
-items, and what each runs) and ``summary`` (the table at the end); ``hooks`` registers them.
+file, the .env file), ``plans`` (what each item opens), ``tuning`` (the fields the project pins
+for the audits), ``items`` (the pytest collector and items, and what each runs) and ``summary``
+(the table at the end); ``hooks`` registers them.
 """
 
 from pytest_resources._definitions.hooks import CodeLocationPlugin

@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster
 import pytest
+from hypothesis.errors import InvalidArgument
 
 from pytest_resources._definitions.loading import DefinitionsError, load_definitions, module_path
 from pytest_resources._definitions.options import Options, options_from
@@ -19,8 +20,9 @@ from pytest_resources._definitions.plans import (
     plan_audits,
     plan_resources,
 )
+from pytest_resources._definitions.tuning import INI_OPTION, tune_audits
 from pytest_resources._environ import env_applied
-from pytest_resources._errors import LifecycleError, PrivateStateLeak
+from pytest_resources._errors import ConfigFailure, LifecycleError, PrivateStateLeak
 from pytest_resources._reports import unset_variables
 
 
@@ -46,12 +48,22 @@ class CodeLocation(pytest.File):
             item.extra_keyword_matches.add(plan.class_name)  # -k ApiResource: every key of it
             yield item
         names = [plan.name for plan in audit_plans]
-        for audit in audit_plans:
-            # Two classes of one name from different modules keep their items apart.
-            unique = audit.name if names.count(audit.name) == 1 else _full_name(audit)
+        # Two classes of one name from different modules keep their items apart.
+        unique = [
+            name if names.count(name) == 1 else _full_name(audit)
+            for name, audit in zip(names, audit_plans, strict=True)
+        ]
+        if self.options.audit_examples:
+            try:
+                audit_plans = tune_audits(
+                    audit_plans, unique, self.options.audit_fields, self.config
+                )
+            except DefinitionsError as error:
+                raise self.CollectError(str(error)) from None
+        for name, audit in zip(unique, audit_plans, strict=True):
             yield CodeLocationItem.from_parent(
                 self,
-                name=f"audit[{unique}]",
+                name=f"audit[{name}]",
                 callobj=_item_function(run_audit_item, audit, self.options),
             )
 
@@ -96,7 +108,7 @@ class CodeLocationItem(pytest.Function):
         plan = self.plan
         if isinstance(plan, AuditPlan):
             examples: int = self.obj.options.audit_examples
-            checks.insert(0, f"{examples} generated configs x faults")
+            checks.insert(0, f"{examples} generated config{'s' if examples != 1 else ''} x faults")
             return {"key": self.name, "class": plan.name, "checks": ", ".join(checks)}
         return {"key": plan.key, "class": plan.class_name, "checks": ", ".join(checks)}
 
@@ -164,9 +176,20 @@ def run_resource_item(run_context: Any, plan: ResourcePlan, options: Options) ->
 def run_audit_item(run_context: Any, plan: AuditPlan, options: Options) -> None:
     __tracebackhide__ = True
     with env_applied(options.env):
-        run_context.audit(
-            plan.resource_class, max_examples=options.audit_examples, **plan.overrides
-        )
+        try:
+            run_context.audit(
+                plan.resource_class, max_examples=options.audit_examples, **plan.overrides
+            )
+        except (ConfigFailure, InvalidArgument) as error:
+            # Their fix names run_context.audit's arguments, which an item has none of.
+            note = (
+                f"pytest-resources: to pin a field for this item, add a line "
+                f"'{plan.name}.FIELD = VALUE' to the ini option {INI_OPTION}, or return "
+                f"{{'FIELD': value or strategy}} from a conftest.py hook "
+                f"pytest_resources_audit_fields(resource_class, key, config)"
+            )
+            error.__notes__ = [*getattr(error, "__notes__", []), note]
+            raise
 
 
 def _only_missing_config(error: dagster.DagsterInvalidConfigError) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from pytest_resources._definitions.loading import (
     parse_target,
     target_from_pyproject,
 )
+from pytest_resources._definitions.tuning import INI_OPTION, parse_field_lines
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -34,6 +36,8 @@ class Options:
     env: dict[str, str]
     env_source: str
     audit_examples: int
+    # The ini table of fields the audits pin: class name (as in audit[NAME]) -> field -> value.
+    audit_fields: dict[str, dict[str, Any]]
 
 
 def options_from(config: pytest.Config) -> Options:
@@ -73,4 +77,5 @@ def options_from(config: pytest.Config) -> Options:
             "--dagster-definitions-audit takes a number of generated configs per resource "
             f"class (0 for none), got {audit_option}."
         )
-    return Options(target, env, env_source, audit_option)
+    audit_fields = parse_field_lines(config.getini(INI_OPTION))
+    return Options(target, env, env_source, audit_option, audit_fields)

@@ -17,6 +17,8 @@ from dagster._config.pythonic_config.resource import (
 )
 from dagster._core.execution.build_resources import wrap_resources_for_execution
 
+from pytest_resources._hooks import holds_run_state
+
 # EnvVar.int() returns a class that dagster does not export.
 _INT_ENV_VAR = type(dagster.EnvVar.int("_"))
 
@@ -135,6 +137,34 @@ def _dependencies(key: str, wrapped: Mapping[str, dagster.ResourceDefinition]) -
     return order
 
 
+def _instances(value: Any) -> set[int]:
+    """The ids of the resource instances with run state a top-level value holds: itself and
+    every resource nested in it, at any depth. A partial is left out (Dagster builds it afresh
+    for its key), and so is a class without hooks, whose sharing breaks no rule."""
+    found: set[int] = set()
+    seen: set[int] = set()
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, ConfigurableResourceFactory) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if holds_run_state(type(current)):
+            found.add(id(current))
+        pending.extend(current.nested_resources.values())
+    return found
+
+
+def _sharing(given: Mapping[str, Any]) -> dict[str, list[str]]:
+    """For each key, the other keys that hold one of its instances: opened together, the run
+    sets that instance up once per key, which rule 6 reports."""
+    instances = {key: _instances(value) for key, value in given.items()}
+    return {
+        key: [other for other in given if other != key and held & instances[other]]
+        for key, held in instances.items()
+    }
+
+
 def _audit_overrides(value: Any) -> dict[str, Any]:
     """What the generator cannot draw for a class, taken from the code location: the values of
     its ``ResourceDependency`` fields (Dagster rewrites their annotation to ``Annotated[Any,
@@ -195,9 +225,12 @@ def plan_resources(defs: dagster.Definitions) -> list[ResourcePlan]:
     given = dict(defs.resources or {})
     wrapped = wrap_resources_for_execution(given)
     job_configs = _job_resource_configs(defs)
+    sharing = _sharing(given)
     plans = []
     for key, value in given.items():
         keys = _dependencies(key, wrapped)
+        for other in sharing[key]:
+            keys.extend(name for name in _dependencies(other, wrapped) if name not in keys)
         resources = {name: given[name] for name in keys if name in given}
         resource_config = {}
         unconfigured = {}
