@@ -29,7 +29,7 @@ from pytest_resources._leak_audit.report import (
     format_not_inspected,
     redact,
 )
-from pytest_resources._leak_audit.run_state import RunStateWatch
+from pytest_resources._leak_audit.run_state import RunStateWatch, shared_across_runs
 from pytest_resources._leak_audit.values import describe_error
 
 __all__ = [
@@ -47,5 +47,6 @@ __all__ = [
     "format_leak_report",
     "format_not_inspected",
     "redact",
+    "shared_across_runs",
     "unbuildable_forms",
 ]

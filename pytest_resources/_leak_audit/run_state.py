@@ -29,8 +29,11 @@ class RunStateWatch:
     are found in its closure and the globals it names.
     """
 
-    def __init__(self, user_instance: BaseModel, config: ResolvedConfig) -> None:
+    def __init__(
+        self, user_instance: BaseModel, config: ResolvedConfig, shared: frozenset[str] = frozenset()
+    ) -> None:
         self._user_instance = user_instance
+        self._shared = shared
         self._config = config
         self._classes = values.user_classes(type(user_instance))
         self._class_state_before = {cls: _class_state(cls) for cls in self._classes}
@@ -42,6 +45,10 @@ class RunStateWatch:
     def after_setup(self, live_copy: BaseModel) -> None:
         """Learn the run's state from the live copy, while it holds it."""
         needles, _names, _skipped = values.private_needles(live_copy)
+        # What a private attribute declared shared across runs reaches is the process's, not
+        # the run's (a pool's connections).
+        shared = [value for name, value in values.private_state(live_copy) if name in self._shared]
+        self._existing |= _reachable_ids(shared)
         self._run_state.extend(needle for needle in needles if self._is_run_state(needle.value))
 
     def _is_run_state(self, value: object) -> bool:
@@ -112,6 +119,28 @@ class RunStateWatch:
             when="after teardown",
             redacted_value=redact(value),
         )
+
+
+def shared_across_runs(cls: type) -> frozenset[str]:
+    """The private attributes ``cls`` declares shared across runs on purpose, such as a pool
+    every run borrows from: ``__shared_across_runs__ = ("_pool",)``. A name that is not one of
+    its private attributes (a typo) is a ``TypeError``."""
+    __tracebackhide__ = True
+    declared = getattr(cls, "__shared_across_runs__", ())
+    names = (declared,) if isinstance(declared, str) else declared
+    private = sorted(name for name in cls.__private_attributes__ if not values.is_internal(name))
+    unknown = (
+        [repr(name) for name in names if name not in private]
+        if isinstance(names, list | tuple | set | frozenset)
+        else [repr(names)]
+    )
+    if unknown:
+        raise TypeError(
+            f"{cls.__qualname__}.__shared_across_runs__ names {', '.join(unknown)}, not a private "
+            f"attribute of {cls.__qualname__}; give a tuple of its private attributes: "
+            f"{', '.join(private) or 'it has none'}."
+        )
+    return frozenset(names)
 
 
 def _class_state(cls: type) -> dict[str, tuple[object, object]]:
