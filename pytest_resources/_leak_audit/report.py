@@ -110,10 +110,12 @@ def format_leak_report(problems: Sequence[Leak | SecretExposure]) -> str:
         if problem.when is not None and problem.when not in whens:
             whens.append(problem.when)
         form, place = problem.path, ""
-        if problem.path.startswith(problem.form) and problem.form != OUTLIVED:
+        if isinstance(problem, Leak) and problem.matched == GREW:
+            form, place = "", problem.path
+        elif problem.path.startswith(problem.form) and problem.form != OUTLIVED:
             form, place = problem.form, problem.path[len(problem.form) :]
         forms = places.setdefault(place, [])
-        if form not in forms:
+        if form and form not in forms:
             forms.append(form)
     # Counted once per resource and attribute (secret field, global): the same secret in the
     # live copy's repr() and in the user's instance's is one secret.
@@ -133,7 +135,7 @@ def format_leak_report(problems: Sequence[Leak | SecretExposure]) -> str:
             previous = heading
         lines.append(f"  {finding_heading}")
         lines.extend(
-            f"    {', '.join(forms)}{': ' + place if place else ''}"
+            f"    {': '.join(part for part in (', '.join(forms), place) if part)}"
             for place, forms in places.items()
         )
     hints = [hint for hint in dict.fromkeys(map(_hint, problems)) if hint]
@@ -202,7 +204,7 @@ def _resource_name(key: str | None) -> str:
 
 def _finding_heading(problem: Leak | SecretExposure) -> str:
     if isinstance(problem, Leak) and problem.matched == GREW:
-        return "grew in this run and in the one before, with the same config:"
+        return "setup added to these again, so they grow run after run (sizes with the same config):"
     if isinstance(problem, SecretExposure):
         return (
             f"secret config field {problem.config_field} ({problem.reason}) = "

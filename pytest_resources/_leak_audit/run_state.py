@@ -12,7 +12,12 @@ from pydantic import BaseModel
 
 import pytest_resources._leak_audit.values as values
 from pytest_resources._leak_audit.config import ResolvedConfig
-from pytest_resources._leak_audit.report import OUTLIVED, Leak, redact
+from pytest_resources._leak_audit.process_state import (
+    grown_since_previous_run,
+    line_growing,
+    process_sizes,
+)
+from pytest_resources._leak_audit.report import GREW, OUTLIVED, Leak, redact
 from pytest_resources._leak_audit.search import NeedleIndex, structure_hits
 
 
@@ -41,6 +46,11 @@ class RunStateWatch:
         roots.extend(v for state in self._class_state_before.values() for v, _ in state.values())
         self._existing = _reachable_ids(roots)
         self._run_state: list[values.Needle] = []
+        self._sizes_before = process_sizes(self._modules_classes())
+
+    def _modules_classes(self) -> list[type]:
+        nested = [type(model) for _, model in values.nested_models(self._user_instance)]
+        return [*self._classes, *(k for cls in nested for k in values.user_classes(cls))]
 
     def after_setup(self, live_copy: BaseModel) -> None:
         """Learn the run's state from the live copy, while it holds it."""
@@ -75,6 +85,7 @@ class RunStateWatch:
                     self._leak(key, hit.needle.attribute, hit.needle.value, hit.path)
                     for hit in structure_hits(where, root, needles, {}, include_private=True)
                 )
+        leaks.extend(self._grown(key))
         # One leak per place: a class attribute found both as changed and by its value once.
         # Inside a place already reported (a client's token inside the client): nothing new.
         by_place: dict[str, Leak] = {}
@@ -105,6 +116,31 @@ class RunStateWatch:
                     if values.is_significant(leaf) and self._is_run_state(leaf):
                         path = f"vars({cls.__qualname__})[{name!r}]{leaf_path}"
                         yield self._leak(key, f"{cls.__qualname__}.{name}", leaf, path)
+
+    def _grown(self, key: str | None) -> Iterator[Leak]:
+        """What this run's setup added to outside the class, past the previous run's size."""
+        classes = self._modules_classes()
+        try:
+            config = self._user_instance.model_dump_json()
+        except Exception:
+            return  # no way to tell a run with the same config
+        resource_class = type(self._user_instance)
+        identity = (f"{resource_class.__module__}.{resource_class.__qualname__}", config)
+        after = process_sizes(classes)
+        for what, previous, size in grown_since_previous_run(identity, self._sizes_before, after):
+            line = line_growing(classes, what)
+            yield Leak(
+                resource_key=key,
+                resource_class=resource_class.__qualname__,
+                audited=OUTLIVED,
+                private_attribute=what,
+                matched=GREW,
+                form=OUTLIVED,
+                path=f"{what}: {previous} after the previous run, {size} after this one"
+                + (f", added to at {line}" if line else ""),
+                when="after teardown",
+                redacted_value=f"{size} items",
+            )
 
     def _leak(self, key: str | None, attribute: str, value: object, path: str) -> Leak:
         return Leak(
