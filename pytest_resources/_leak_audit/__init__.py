@@ -10,7 +10,8 @@ found as a whole token. See docs/leak-audit.md for the rules and the thresholds.
 Modules, each importing only those before it: ``report`` (the findings and the message),
 ``values`` (what a resource holds), ``config`` (what is config, not run state), ``search``
 (needles in one form), ``forms`` (the forms, searched once per plain data), ``audits`` (the
-audits of the forms), ``run_state`` (what outlives the run).
+audits of the forms), ``run_state`` (what outlives the run); ``process_state`` (what setup adds
+to the process run after run) comes before ``forms``, which forgets it with the test.
 """
 
 from pytest_resources._leak_audit.audits import (

@@ -21,7 +21,10 @@ _NOUNS = {
     "leak": ("private-state leak", "private-state leaks"),
     "secret": ("plaintext secret", "plaintext secrets"),
     OUTLIVED: ("value of run state outlived its run", "values of run state outlived their run"),
-    GREW: ("container outside the class grew run after run", "containers outside the class grew run after run"),
+    GREW: (
+        "container outside the class grew run after run",
+        "containers outside the class grew run after run",
+    ),
 }
 
 
@@ -204,7 +207,9 @@ def _resource_name(key: str | None) -> str:
 
 def _finding_heading(problem: Leak | SecretExposure) -> str:
     if isinstance(problem, Leak) and problem.matched == GREW:
-        return "setup added to these again, so they grow run after run (sizes with the same config):"
+        return (
+            "setup added to these again, so they grow run after run (sizes with the same config):"
+        )
     if isinstance(problem, SecretExposure):
         return (
             f"secret config field {problem.config_field} ({problem.reason}) = "

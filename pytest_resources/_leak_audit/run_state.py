@@ -164,7 +164,9 @@ def shared_across_runs(cls: type) -> frozenset[str]:
     __tracebackhide__ = True
     declared = getattr(cls, "__shared_across_runs__", ())
     names = (declared,) if isinstance(declared, str) else declared
-    private = sorted(name for name in cls.__private_attributes__ if not values.is_internal(name))
+    private = sorted(
+        name for name in getattr(cls, "__private_attributes__", {}) if not values.is_internal(name)
+    )
     unknown = (
         [repr(name) for name in names if name not in private]
         if isinstance(names, list | tuple | set | frozenset)
