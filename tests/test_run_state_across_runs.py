@@ -182,6 +182,17 @@ class AddsOnce(dg.ConfigurableResource):
             log.addHandler(logging.NullHandler())
 
 
+CALLS = []
+
+
+class RecordsItsCalls(dg.ConfigurableResource):
+    client_id: str = "warehouse"
+
+    def setup_for_execution(self, context):
+        # What a test records: short markers and config, no run state.
+        CALLS.extend(["setup", self.client_id])
+
+
 def open_runs(run_context, resources):
     for resource in resources:
         with run_context.run(), run_context.open(resource):
@@ -202,6 +213,11 @@ def test_adds_once_audited(run_context):
     run_context.audit(AddsOnce, max_examples=15)
 
 
+def test_records_its_calls(run_context):
+    open_runs(run_context, [RecordsItsCalls()] * 3)
+    assert len(CALLS) == 6
+
+
 def test_cleared_between_runs(run_context):
     for _ in range(3):
         TOKENS.clear()
@@ -216,7 +232,7 @@ def test_what_setup_adds_to_the_process_in_every_run_is_reported(
 ) -> None:
     pytester.makepyfile(test_process_state=PROCESS_STATE)
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*_ test_adds_every_run _*",

@@ -1,10 +1,12 @@
-"""What a resource's setup leaves in the process outside its class, run after run: the sizes of
-the global containers of its classes' modules, and how many handlers each logger has.
+"""What a resource's setup leaves in the process outside its class, run after run: the global
+containers of its classes' modules, and every logger's handlers.
 
 A setup that is idempotent across runs may fill a cache once, or add a logging handler on first
-use; one that is not adds to them in every run. So a size counts only when it grew during this
-run and ended larger than after the previous run of the same class with the same config (a
-cache keyed by config grows for a new config, never for the same one again).
+use; one that is not adds to them in every run. So a container counts only when it grew during
+this run, with an item that is run state (a token, a handler: not config, not a short marker
+such as "setup" that a test records), and ended larger than after the previous run of the same
+class with the same config (a cache keyed by config grows for a new config, never for the same
+one again).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import collections
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest_resources._leak_audit.values as values
 
@@ -22,34 +24,50 @@ import pytest_resources._leak_audit.values as values
 _sizes_after_run: dict[tuple[str, str], dict[str, int]] = {}
 
 
-def process_sizes(classes: list[type]) -> dict[str, int]:
-    """``global module.NAME`` for each built-in container the classes' modules hold, and
-    ``logger 'name'`` for each logger with handlers: their sizes now."""
-    sizes: dict[str, int] = {}
+def process_state(classes: list[type]) -> dict[str, list[object]]:
+    """The items now of ``global module.NAME``, each built-in container the classes' modules
+    hold (a dict's keys and values), and of ``logger 'name'``, each logger's handlers."""
+    found: dict[str, list[object]] = {}
     for module_name in dict.fromkeys(cls.__module__ for cls in classes):
         module = sys.modules.get(module_name)
         for name, value in list(vars(module).items()) if module is not None else ():
-            if not name.startswith("__") and isinstance(
+            if name.startswith("__") or not isinstance(
                 value, dict | list | set | collections.deque
             ):
-                sizes[f"global {module_name}.{name}"] = len(value)
-    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-    for logger in loggers:
+                continue
+            if len(value) > values.MAX_WALKED_NODES:
+                continue  # too big to list each run; a cache that size is no per-run token list
+            if isinstance(value, dict):
+                found[f"global {module_name}.{name}"] = [*value.keys(), *value.values()]
+            else:
+                found[f"global {module_name}.{name}"] = list(value)
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
         if isinstance(logger, logging.Logger) and logger.handlers:
-            sizes[f"logger {logger.name!r}"] = len(logger.handlers)
-    return sizes
+            found[f"logger {logger.name!r}"] = list(logger.handlers)
+    return found
 
 
 def grown_since_previous_run(
-    identity: tuple[str, str], before: dict[str, int], after: dict[str, int]
+    identity: tuple[str, str],
+    before: dict[str, list[object]],
+    after: dict[str, list[object]],
+    is_run_state: Callable[[object], bool],
 ) -> Iterator[tuple[str, int, int]]:
-    """(what, its size after the previous run, after this one) for each that this run grew
-    past the previous run's size; then remembers this run's sizes."""
+    """(what, its size after the previous run, after this one) for each that this run added run
+    state to, past the previous run's size; then remembers this run's sizes."""
     previous = _sizes_after_run.get(identity)
-    _sizes_after_run[identity] = after
-    for name, size in after.items():
-        if previous is not None and size > previous.get(name, 0) and size > before.get(name, 0):
-            yield name, previous.get(name, 0), size
+    _sizes_after_run[identity] = {what: len(items) for what, items in after.items()}
+    for what, items in after.items():
+        size, existing = len(items), {id(item) for item in before.get(what, ())}
+        if (
+            previous is not None
+            and size > max(previous.get(what, 0), len(before.get(what, ())))
+            and any(
+                id(item) not in existing and (what.startswith("logger ") or is_run_state(item))
+                for item in items
+            )
+        ):
+            yield what, previous.get(what, 0), size
 
 
 def forget_previous_runs() -> None:

@@ -15,7 +15,7 @@ from pytest_resources._leak_audit.config import ResolvedConfig
 from pytest_resources._leak_audit.process_state import (
     grown_since_previous_run,
     line_growing,
-    process_sizes,
+    process_state,
 )
 from pytest_resources._leak_audit.report import GREW, OUTLIVED, Leak, redact
 from pytest_resources._leak_audit.search import NeedleIndex, structure_hits
@@ -46,7 +46,7 @@ class RunStateWatch:
         roots.extend(v for state in self._class_state_before.values() for v, _ in state.values())
         self._existing = _reachable_ids(roots)
         self._run_state: list[values.Needle] = []
-        self._sizes_before = process_sizes(self._modules_classes())
+        self._process_before = process_state(self._modules_classes())
 
     def _modules_classes(self) -> list[type]:
         nested = [type(model) for _, model in values.nested_models(self._user_instance)]
@@ -126,8 +126,10 @@ class RunStateWatch:
             return  # no way to tell a run with the same config
         resource_class = type(self._user_instance)
         identity = (f"{resource_class.__module__}.{resource_class.__qualname__}", config)
-        after = process_sizes(classes)
-        for what, previous, size in grown_since_previous_run(identity, self._sizes_before, after):
+        after = process_state(classes)
+        for what, previous, size in grown_since_previous_run(
+            identity, self._process_before, after, self._is_run_state
+        ):
             line = line_growing(classes, what)
             yield Leak(
                 resource_key=key,
