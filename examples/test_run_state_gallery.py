@@ -5,6 +5,7 @@ resource after it passes. docs/gallery.md shows the messages (``pytest
 examples/test_run_state_gallery.py --runxfail``)."""
 
 import logging
+import uuid
 from typing import Any
 
 import dagster as dg
@@ -82,7 +83,7 @@ class LoggingWarehouse(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         audit_log.addHandler(logging.NullHandler())  # one more in every run
-        SESSIONS.append(context.run.run_id)
+        SESSIONS.append(f"session-{uuid.uuid4()}")
 
 
 @broken
@@ -104,7 +105,7 @@ class IdempotentWarehouse(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if not audit_log.handlers:  # added once, on first use
             audit_log.addHandler(logging.NullHandler())
-        self._session = context.run.run_id  # the run's own, on the live copy
+        self._session = f"session-{uuid.uuid4()}"  # the run's own, on the live copy
 
 
 def test_setup_idempotent(run_context: RunContext) -> None:

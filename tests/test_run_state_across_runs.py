@@ -157,6 +157,7 @@ def test_the_summary_counts_each_secret_field_once() -> None:
 
 PROCESS_STATE = """
 import logging
+import uuid
 
 import dagster as dg
 
@@ -169,7 +170,7 @@ class AddsEveryRun(dg.ConfigurableResource):
     client_id: str = "warehouse"
 
     def setup_for_execution(self, context):
-        TOKENS.append(f"token-{context.run.run_id}")
+        TOKENS.append(f"token-{uuid.uuid4()}")
         log.addHandler(logging.NullHandler())
 
 
@@ -241,9 +242,9 @@ def test_what_setup_adds_to_the_process_in_every_run_is_reported(
             "E*setup added to these again, so they grow run after run (sizes with the same "
             "config):",
             "E*global test_process_state.TOKENS: 1 after the previous run, 2 after this one, "
-            "added to at test_process_state.py:14",
-            "E*logger 'test_process_state.app': 1 after the previous run, 2 after this one, "
             "added to at test_process_state.py:15",
+            "E*logger 'test_process_state.app': 1 after the previous run, 2 after this one, "
+            "added to at test_process_state.py:16",
             "E*Make setup idempotent across runs: add a logging handler once*",
         ]
     )
