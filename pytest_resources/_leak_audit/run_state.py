@@ -118,7 +118,11 @@ class RunStateWatch:
                         yield self._leak(key, f"{cls.__qualname__}.{name}", leaf, path)
 
     def _grown(self, key: str | None) -> Iterator[Leak]:
-        """What this run's setup added to outside the class, past the previous run's size."""
+        """What this run's setup added to outside the class, past the previous run's size.
+        Asked of a top-level resource only, for its nested resources' modules too: a logger is
+        the whole process's, and one growth is one finding."""
+        if key is not None and "." in key:
+            return
         classes = self._modules_classes()
         try:
             config = self._user_instance.model_dump_json()
