@@ -12,6 +12,7 @@ POOL = """
 from typing import Any
 
 import dagster as dg
+import pytest
 from pydantic import PrivateAttr
 
 
@@ -61,6 +62,11 @@ def test_declared(run_context):
 
 def test_misspelled(run_context):
     open_twice(run_context, MisspelledPool())
+
+
+@pytest.mark.resource(MisspelledPool())
+def test_misspelled_marked(resource):
+    pass
 """
 
 
@@ -69,13 +75,15 @@ def test_a_pool_shared_on_purpose_is_run_state_that_outlived_its_run_until_decla
 ) -> None:
     pytester.makepyfile(POOL)
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=1, failed=2)
+    result.assert_outcomes(passed=1, failed=2, errors=1)
     result.stdout.fnmatch_lines(
         [
+            "*_ ERROR at setup of test_misspelled_marked _*",
+            "E*TypeError: MisspelledPool.__shared_across_runs__ names '_pol'*",
             "*_ test_undeclared _*",
             "E*PrivateStateLeak: 1 value of run state outlived its run:",
             "E*resource 'pooled_database' (PooledDatabase), outlived the run, seen after teardown:",
-            "E*run state _connection = builtins.object object, stored at *.py:26, made during the "
+            "E*run state _connection = builtins.object object, stored at *.py:27, made during the "
             "run, still reachable after its teardown from:",
             "E*user's instance._pool.connections[[]0], "
             "the default of PooledDatabase._pool.connections[[]0]",
