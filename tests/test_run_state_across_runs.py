@@ -194,6 +194,13 @@ class AddsOnce(dg.ConfigurableResource):
 CALLS = []
 
 
+class ClientPerKey(dg.ConfigurableResource):
+    api_key: str
+
+    def setup_for_execution(self, context):
+        CLIENTS.setdefault(self.api_key, object())
+
+
 class RecordsItsCalls(dg.ConfigurableResource):
     client_id: str = "warehouse"
 
@@ -227,6 +234,14 @@ def test_records_its_calls(run_context):
     assert len(CALLS) == 6
 
 
+def test_cache_per_resolved_key(run_context, monkeypatch):
+    # The same EnvVar, another value in each run: another config, so another client.
+    for n in range(3):
+        monkeypatch.setenv("API_KEY", f"key-{n}-0123456789")
+        with run_context.run(), run_context.open(ClientPerKey(api_key=dg.EnvVar("API_KEY"))):
+            pass
+
+
 def test_cleared_between_runs(run_context):
     for _ in range(3):
         TOKENS.clear()
@@ -241,7 +256,7 @@ def test_what_setup_adds_to_the_process_in_every_run_is_reported(
 ) -> None:
     pytester.makepyfile(test_process_state=PROCESS_STATE)
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*_ test_adds_every_run _*",

@@ -21,7 +21,7 @@ import pytest_resources._leak_audit.values as values
 
 # The sizes after the last run of each resource class and config, dropped when the test ends
 # (with the audits' caches, forms.forget_audited_forms): sizes and names only, no user object.
-_sizes_after_run: dict[tuple[str, str], dict[str, int]] = {}
+_sizes_after_run: dict[tuple[str, str, frozenset[str]], dict[str, int]] = {}
 
 
 def process_state(classes: list[type]) -> dict[str, list[object]]:
@@ -48,7 +48,7 @@ def process_state(classes: list[type]) -> dict[str, list[object]]:
 
 
 def grown_since_previous_run(
-    identity: tuple[str, str],
+    identity: tuple[str, str, frozenset[str]],
     before: dict[str, list[object]],
     after: dict[str, list[object]],
     is_run_state: Callable[[object], bool],

@@ -124,12 +124,8 @@ class RunStateWatch:
         if key is not None and "." in key:
             return
         classes = self._modules_classes()
-        try:
-            config = self._user_instance.model_dump_json()
-        except Exception:
-            return  # no way to tell a run with the same config
         resource_class = type(self._user_instance)
-        identity = (f"{resource_class.__module__}.{resource_class.__qualname__}", config)
+        identity = (resource_class.__module__, resource_class.__qualname__, self._config.identity())
         after = process_state(classes)
         for what, previous, size in grown_since_previous_run(
             identity, self._process_before, after, self._is_run_state
