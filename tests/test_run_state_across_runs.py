@@ -219,6 +219,11 @@ def test_adds_every_run(run_context):
     open_runs(run_context, [AddsEveryRun()] * 3)
 
 
+def test_adds_every_run_audited(run_context):
+    # Each generated config runs with no fault and under every fault place: runs alike.
+    run_context.audit(AddsEveryRun, max_examples=5)
+
+
 def test_adds_once(run_context):
     log.handlers.clear()
     # A cache keyed by config grows for each new config, and never again for the same one.
@@ -256,7 +261,7 @@ def test_what_setup_adds_to_the_process_in_every_run_is_reported(
 ) -> None:
     pytester.makepyfile(test_process_state=PROCESS_STATE)
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=5, failed=1)
+    result.assert_outcomes(passed=5, failed=2)
     result.stdout.fnmatch_lines(
         [
             "*_ test_adds_every_run _*",
@@ -269,6 +274,8 @@ def test_what_setup_adds_to_the_process_in_every_run_is_reported(
             "E*logger 'test_process_state.app': 1 after the previous run, 2 after this one, "
             "added to at test_process_state.py:16",
             "E*Make setup idempotent across runs: add a logging handler once*",
+            "*_ test_adds_every_run_audited _*",
+            "E*PrivateStateLeak: * container* outside the class grew run after run:",
         ]
     )
     # Reported in the second run, which failed the test: the third never ran.
