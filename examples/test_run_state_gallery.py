@@ -90,7 +90,7 @@ class LoggingWarehouse(dg.ConfigurableResource):
 def test_setup_adds_every_run(run_context: RunContext) -> None:
     for _ in range(2):
         resource = LoggingWarehouse(dsn="postgres://warehouse")
-        with run_context.run(), run_context.open(resource):
+        with run_context.run() as run, run.open(resource):
             pass
 
 
@@ -111,7 +111,7 @@ class IdempotentWarehouse(dg.ConfigurableResource):
 def test_setup_idempotent(run_context: RunContext) -> None:
     for _ in range(2):
         resource = IdempotentWarehouse(dsn="postgres://warehouse")
-        with run_context.run(), run_context.open(resource):
+        with run_context.run() as run, run.open(resource):
             pass
 
 

@@ -224,7 +224,7 @@ class Initialization:
                 config = ResolvedConfig.of(source, resource_config=launch_config)
                 self._config[key] = config
                 if shared is not None:
-                    self._watches[key] = RunStateWatch(source, config, shared)
+                    self._watches[key] = RunStateWatch(source, config, shared, self._run.run_id)
 
     @contextlib.contextmanager
     def _inspecting(self, key: str, when: str) -> Iterator[None]:

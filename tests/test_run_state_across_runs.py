@@ -48,7 +48,7 @@ class MisspelledPool(PooledDatabase):
 
 def open_twice(run_context, resource):
     for _ in range(2):
-        with run_context.run(), run_context.open(resource):
+        with run_context.run() as run, run.open(resource):
             pass
 
 
@@ -82,7 +82,8 @@ def test_a_pool_shared_on_purpose_is_run_state_that_outlived_its_run_until_decla
             "E*TypeError: MisspelledPool.__shared_across_runs__ names '_pol'*",
             "*_ test_undeclared _*",
             "E*PrivateStateLeak: 1 value of run state outlived its run:",
-            "E*resource 'pooled_database' (PooledDatabase), outlived the run, seen after teardown:",
+            "E*resource 'pooled_database' (PooledDatabase), outlived the run, seen after teardown of "
+            "run *:",
             "E*run state _connection = builtins.object object, stored at *.py:27, made during the "
             "run, still reachable after its teardown from:",
             "E*user's instance._pool.connections[[]0], "
@@ -211,7 +212,7 @@ class RecordsItsCalls(dg.ConfigurableResource):
 
 def open_runs(run_context, resources):
     for resource in resources:
-        with run_context.run(), run_context.open(resource):
+        with run_context.run() as run, run.open(resource):
             pass
 
 
@@ -243,7 +244,7 @@ def test_cache_per_resolved_key(run_context, monkeypatch):
     # The same EnvVar, another value in each run: another config, so another client.
     for n in range(3):
         monkeypatch.setenv("API_KEY", f"key-{n}-0123456789")
-        with run_context.run(), run_context.open(ClientPerKey(api_key=dg.EnvVar("API_KEY"))):
+        with run_context.run() as run, run.open(ClientPerKey(api_key=dg.EnvVar("API_KEY"))):
             pass
 
 
@@ -251,7 +252,7 @@ def test_cleared_between_runs(run_context):
     for _ in range(3):
         TOKENS.clear()
         log.handlers.clear()
-        with run_context.run(), run_context.open(AddsEveryRun()):
+        with run_context.run() as run, run.open(AddsEveryRun()):
             pass
 """
 
@@ -266,12 +267,13 @@ def test_what_setup_adds_to_the_process_in_every_run_is_reported(
         [
             "*_ test_adds_every_run _*",
             "E*PrivateStateLeak: 2 containers outside the class grew run after run:",
-            "E*resource 'adds_every_run' (AddsEveryRun), outlived the run, seen after teardown:",
+            "E*resource 'adds_every_run' (AddsEveryRun), outlived the run, seen after teardown of "
+            "run *:",
             "E*setup added to these again, so they grow run after run (sizes with the same "
             "config):",
-            "E*global test_process_state.TOKENS: 1 after the previous run, 2 after this one, "
+            "E*global test_process_state.TOKENS: 1 after run *, 2 after run *, "
             "added to at test_process_state.py:15",
-            "E*logger 'test_process_state.app': 1 after the previous run, 2 after this one, "
+            "E*logger 'test_process_state.app': 1 after run *, 2 after run *, "
             "added to at test_process_state.py:16",
             "E*Make setup idempotent across runs: add a logging handler once*",
             "*_ test_adds_every_run_audited _*",
@@ -279,4 +281,4 @@ def test_what_setup_adds_to_the_process_in_every_run_is_reported(
         ]
     )
     # Reported in the second run, which failed the test: the third never ran.
-    assert "3 after this one" not in result.stdout.str()
+    assert ", 3 after run" not in result.stdout.str()

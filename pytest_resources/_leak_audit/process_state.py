@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterator
 import pytest_resources._leak_audit.values as values
 
 # The sizes after the last run of each resource class and config, dropped when the test ends
-# (with the audits' caches, forms.forget_audited_forms): sizes and names only, no user object.
-_sizes_after_run: dict[tuple[str, str, frozenset[str]], dict[str, int]] = {}
+# (with the audits' caches, forms.forget_audited_forms), with the run they were taken after:
+# sizes and names only, no user object.
+_sizes_after_run: dict[tuple[str, str, frozenset[str]], tuple[str, dict[str, int]]] = {}
 
 
 def process_state(classes: list[type]) -> dict[str, list[object]]:
@@ -49,14 +50,16 @@ def process_state(classes: list[type]) -> dict[str, list[object]]:
 
 def grown_since_previous_run(
     identity: tuple[str, str, frozenset[str]],
+    run: str,
     before: dict[str, list[object]],
     after: dict[str, list[object]],
     is_run_state: Callable[[object], bool],
-) -> Iterator[tuple[str, int, int]]:
-    """(what, its size after the previous run, after this one) for each that this run added run
-    state to, past the previous run's size; then remembers this run's sizes."""
-    previous = _sizes_after_run.get(identity)
-    _sizes_after_run[identity] = {what: len(items) for what, items in after.items()}
+) -> Iterator[tuple[str, str, int]]:
+    """(what, its size after the previous run, as "1 after run 1a2b3c4d", and after this one)
+    for each that this run added run state to, past the previous run's size; then remembers this
+    run's sizes."""
+    previous_run, previous = _sizes_after_run.get(identity, ("", None))
+    _sizes_after_run[identity] = (run, {what: len(items) for what, items in after.items()})
     for what, items in after.items():
         size, existing = len(items), {id(item) for item in before.get(what, ())}
         if (
@@ -67,7 +70,7 @@ def grown_since_previous_run(
                 for item in items
             )
         ):
-            yield what, previous.get(what, 0), size
+            yield what, f"{previous.get(what, 0)} after {previous_run}", size
 
 
 def forget_previous_runs() -> None:

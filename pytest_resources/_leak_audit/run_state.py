@@ -35,9 +35,14 @@ class RunStateWatch:
     """
 
     def __init__(
-        self, user_instance: BaseModel, config: ResolvedConfig, shared: frozenset[str] = frozenset()
+        self,
+        user_instance: BaseModel,
+        config: ResolvedConfig,
+        shared: frozenset[str] = frozenset(),
+        run_id: str = "",
     ) -> None:
         self._user_instance = user_instance
+        self._run = f"run {run_id[:8]}" if run_id else "the run"
         self._shared = shared
         self._config = config
         self._classes = values.user_classes(type(user_instance))
@@ -128,7 +133,7 @@ class RunStateWatch:
         identity = (resource_class.__module__, resource_class.__qualname__, self._config.identity())
         after = process_state(classes)
         for what, previous, size in grown_since_previous_run(
-            identity, self._process_before, after, self._is_run_state
+            identity, self._run, self._process_before, after, self._is_run_state
         ):
             line = line_growing(classes, what)
             yield Leak(
@@ -138,9 +143,9 @@ class RunStateWatch:
                 private_attribute=what,
                 matched=GREW,
                 form=OUTLIVED,
-                path=f"{what}: {previous} after the previous run, {size} after this one"
+                path=f"{what}: {previous}, {size} after {self._run}"
                 + (f", added to at {line}" if line else ""),
-                when="after teardown",
+                when=f"after teardown of {self._run}",
                 redacted_value=f"{size} items",
             )
 
@@ -154,7 +159,7 @@ class RunStateWatch:
             matched="value",
             form=OUTLIVED,
             path=path,
-            when="after teardown",
+            when=f"after teardown of {self._run}",
             redacted_value=redact(value),
         )
 
