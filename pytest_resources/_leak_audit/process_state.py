@@ -22,6 +22,7 @@ import pytest_resources._leak_audit.values as values
 # The sizes after the last run of each resource class and config, dropped when the test ends
 # (with the audits' caches, forms.forget_audited_forms), with the run they were taken after:
 # sizes and names only, no user object.
+_CONTAINERS = (dict, list, set, collections.deque)
 _sizes_after_run: dict[tuple[str, str, frozenset[str]], tuple[str, dict[str, int]]] = {}
 
 
@@ -32,9 +33,7 @@ def process_state(classes: list[type]) -> dict[str, list[object]]:
     for module_name in dict.fromkeys(cls.__module__ for cls in classes):
         module = sys.modules.get(module_name)
         for name, value in list(vars(module).items()) if module is not None else ():
-            if name.startswith("__") or not isinstance(
-                value, dict | list | set | collections.deque
-            ):
+            if not isinstance(value, _CONTAINERS) or name.startswith("__"):
                 continue
             if len(value) > values.MAX_WALKED_NODES:
                 continue  # too big to list each run; a cache that size is no per-run token list
