@@ -225,8 +225,8 @@ def test_cached_on_the_class(run_context):
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(
         [
-            "E*resource 'shared_default' (SharedDefault), outlived the run, seen after teardown of "
-            "run *:",
+            "E*resource 'shared_default' (SharedDefault), outlived the run, seen after teardown "
+            "of run *:",
             "E*run state _session[[]'token'] = 'to…' (24 chars), stored at *.py:91, made during "
             "the run, still reachable after its teardown from:",
             "E*user's instance._session[[]'token'], "
@@ -237,8 +237,8 @@ def test_cached_on_the_class(run_context):
     )
     result.stdout.fnmatch_lines(
         [
-            "E*resource 'caches_on_class' (CachesOnClass), outlived the run, seen after teardown of "
-            "run *:",
+            "E*resource 'caches_on_class' (CachesOnClass), outlived the run, seen after teardown "
+            "of run *:",
             "E*run state CachesOnClass.cached_token = 'to…' (24 chars), stored at *.py:99, "
             "made during the run, still reachable after its teardown from:",
             "E*vars(CachesOnClass)[[]'cached_token']",

@@ -82,8 +82,8 @@ def test_a_pool_shared_on_purpose_is_run_state_that_outlived_its_run_until_decla
             "E*TypeError: MisspelledPool.__shared_across_runs__ names '_pol'*",
             "*_ test_undeclared _*",
             "E*PrivateStateLeak: 1 value of run state outlived its run:",
-            "E*resource 'pooled_database' (PooledDatabase), outlived the run, seen after teardown of "
-            "run *:",
+            "E*resource 'pooled_database' (PooledDatabase), outlived the run, seen after teardown "
+            "of run *:",
             "E*run state _connection = builtins.object object, stored at *.py:27, made during the "
             "run, still reachable after its teardown from:",
             "E*user's instance._pool.connections[[]0], "
@@ -267,8 +267,8 @@ def test_what_setup_adds_to_the_process_in_every_run_is_reported(
         [
             "*_ test_adds_every_run _*",
             "E*PrivateStateLeak: 2 containers outside the class grew run after run:",
-            "E*resource 'adds_every_run' (AddsEveryRun), outlived the run, seen after teardown of "
-            "run *:",
+            "E*resource 'adds_every_run' (AddsEveryRun), outlived the run, seen after teardown "
+            "of run *:",
             "E*setup added to these again, so they grow run after run (sizes with the same "
             "config):",
             "E*global test_process_state.TOKENS: 1 after run *, 2 after run *, "
