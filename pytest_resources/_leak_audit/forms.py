@@ -30,6 +30,7 @@ from dagster._core.remote_representation.external_data import RepositorySnap
 from pydantic import BaseModel
 
 import pytest_resources._leak_audit.values as values
+from pytest_resources._leak_audit.process_state import forget_previous_runs
 from pytest_resources._leak_audit.search import Hit, NeedleIndex, structure_hits, text_hits
 from pytest_resources._plain_data import NotPlainData, frozen, remember
 
@@ -187,8 +188,9 @@ def unbuildable_forms() -> list[str]:
 
 
 def forget_audited_forms() -> None:
-    """Drop the cached forms and hits: called when a test's records are released, so that
-    nothing of the test's resources outlives it here."""
+    """Drop the cached forms and hits, and the sizes after each run: called when a test's
+    records are released, so that nothing of the test's resources outlives it here."""
+    forget_previous_runs()
     _cached_forms.clear()
     _cached_hits.clear()
     _plain_classes.clear()
