@@ -2,11 +2,11 @@
 containers of its classes' modules, and every logger's handlers.
 
 A setup that is idempotent across runs may fill a cache once, or add a logging handler on first
-use; one that is not adds to them in every run. So a container counts only when it grew during
-this run, with an item that is run state (a token, a handler: not config, not a short marker
-such as "setup" that a test records), and ended larger than after the previous run of the same
-class with the same config (a cache keyed by config grows for a new config, never for the same
-one again).
+use; one that is not adds to them in every run. So a container counts only when this run added
+an item that is run state to it (a token, a handler: not config, not a short marker such as
+"setup" that a test records), and so did the previous run of the same class with the same config:
+a cache keyed by config grows for a new config, never for the same one again, and a run whose
+setup never ran (a fault injected before it) or failed before the cache adds nothing.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterator
 
 import pytest_resources._leak_audit.values as values
 
-# The sizes after the last run of each resource class and config, dropped when the test ends
-# (with the audits' caches, forms.forget_audited_forms), with the run they were taken after:
-# sizes and names only, no user object.
+# For the last run of each resource class and config: the run, and what it added run state to,
+# with the sizes after it. Dropped when the test ends (with the audits' caches,
+# forms.forget_audited_forms): sizes and names only, no user object.
 _CONTAINERS = (dict, list, set, collections.deque)
-_sizes_after_run: dict[tuple[str, str, frozenset[str]], tuple[str, dict[str, int]]] = {}
+_last_run_growth: dict[tuple[str, str, frozenset[str]], tuple[str, dict[str, int]]] = {}
 
 
 def process_state(classes: list[type]) -> dict[str, list[object]]:
@@ -55,25 +55,26 @@ def grown_since_previous_run(
     is_run_state: Callable[[object], bool],
 ) -> Iterator[tuple[str, str, int]]:
     """(what, its size after the previous run, as "1 after run 1a2b3c4d", and after this one)
-    for each that this run added run state to, past the previous run's size; then remembers this
-    run's sizes."""
-    previous_run, previous = _sizes_after_run.get(identity, ("", None))
-    _sizes_after_run[identity] = (run, {what: len(items) for what, items in after.items()})
+    for each that both this run and the previous run of the same identity added run state to,
+    past the previous run's size (a fixture may empty it between runs); then remembers what this
+    run added to."""
+    grew: dict[str, int] = {}
     for what, items in after.items():
-        size, existing = len(items), {id(item) for item in before.get(what, ())}
-        if (
-            previous is not None
-            and size > max(previous.get(what, 0), len(before.get(what, ())))
-            and any(
-                id(item) not in existing and (what.startswith("logger ") or is_run_state(item))
-                for item in items
-            )
+        existing = {id(item) for item in before.get(what, ())}
+        if len(items) > len(before.get(what, ())) and any(
+            id(item) not in existing and (what.startswith("logger ") or is_run_state(item))
+            for item in items
         ):
-            yield what, f"{previous.get(what, 0)} after {previous_run}", size
+            grew[what] = len(items)
+    previous_run, previous = _last_run_growth.get(identity, ("", {}))
+    _last_run_growth[identity] = (run, grew)
+    for what, size in grew.items():
+        if size > previous.get(what, size):
+            yield what, f"{previous[what]} after {previous_run}", size
 
 
 def forget_previous_runs() -> None:
-    _sizes_after_run.clear()
+    _last_run_growth.clear()
 
 
 def line_growing(classes: list[type], what: str) -> str | None:
