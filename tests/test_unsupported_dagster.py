@@ -11,7 +11,8 @@ from __future__ import annotations
 import dagster
 import pytest
 
-from pytest_resources._dagster import TESTED_MINORS
+from pytest_resources import _dagster as door
+from pytest_resources._dagster import TESTED_MINORS, InstanceRef, refusal
 
 # Dagster's own modules, once imported, hold their reference to it: only the plugin, looking it
 # up afterwards, misses it.
@@ -155,3 +156,34 @@ def test_the_same_tests_pass_on_the_installed_dagster(pytester: pytest.Pytester)
     pytester.makepyfile(TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
+
+
+def test_the_refusal_names_each_problem_and_none_for_a_supported_dagster() -> None:
+    assert refusal("1.8.0", []) is None
+    assert refusal("1!0+dev", []) is None  # a development build is not refused for its number
+    older = refusal("1.7.16", [])
+    assert older is not None
+    assert older.splitlines()[1:] == [
+        "  dagster 1.7.16 is older than 1.8, the oldest it supports",
+        f"{SUPPORTED[:-1]}Fix: pip install 'dagster>=1.8'.",
+    ]
+    moved = refusal("1.14.0", ["RepositorySnap (looked in a.b)", "a.c.config_defaults"])
+    assert moved is not None
+    assert moved.splitlines()[1:3] == [
+        "  Dagster moved or removed RepositorySnap (looked in a.b)",
+        "  Dagster moved or removed a.c.config_defaults",
+    ]
+
+
+def test_a_name_is_taken_from_the_first_place_that_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    missing: list[str] = []
+    monkeypatch.setattr(door, "_missing", missing)
+    places = ("dagster._no_such_module", "dagster._core.instance.ref")
+    assert door._find("InstanceRef", *places, attributes=("config_defaults",)) is InstanceRef
+    assert missing == []
+    assert door._find("InstanceRef", *places, attributes=("moved_away",)) is InstanceRef
+    assert missing == ["dagster._core.instance.ref.InstanceRef.moved_away"]
+    assert door._find("Gone", *places) is None
+    assert missing[1:] == [f"Gone (looked in {', '.join(places)})"]
+    assert door._optional("Gone", *places) is None
+    assert len(missing) == 2  # an optional name has a public fallback: not a problem
