@@ -20,9 +20,9 @@ from types import FrameType, TracebackType
 from typing import Any
 
 import dagster
-from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
-from dagster._core.storage.dagster_run import DagsterRun
+from dagster import DagsterRun
 
+from pytest_resources._dagster import ConfigurableResourceFactory
 from pytest_resources._hooks import Location
 from pytest_resources._leak_audit import (
     NotInspected,

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster
-from dagster._core.remote_representation.external_data import RepositorySnap
 from pydantic import BaseModel
 
 import pytest_resources._leak_audit.values as values
+from pytest_resources._dagster import RepositorySnap
 from pytest_resources._leak_audit.process_state import forget_previous_runs
 from pytest_resources._leak_audit.search import Hit, NeedleIndex, structure_hits, text_hits
 from pytest_resources._plain_data import NotPlainData, frozen, remember

@@ -15,8 +15,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from dagster._config.field_utils import EnvVar, IntEnvVar
+from dagster import EnvVar
 from pydantic import BaseModel
+
+from pytest_resources._dagster import IntEnvVar
 
 # Values below these sizes are too common to tell private state from a coincidence: a private
 # "ready" or 8080 equal to some config value says nothing. Real secrets, ids and URLs are longer.
