@@ -54,9 +54,7 @@ def timeline_of(run: Mapping[str, Any]) -> Timeline:
     lanes: dict[Lane, int] = {}
     lane_of = {}
     for event in events:
-        lane_of[event["sequence"]] = lanes.setdefault(
-            Lane(event["pid"], event["key"]), len(lanes)
-        )
+        lane_of[event["sequence"]] = lanes.setdefault(Lane(event["pid"], event["key"]), len(lanes))
     timeline = Timeline(list(lanes), events, lane_of, timed=timed)
     for violation in run["violations"]:
         placed = violation["events"]
