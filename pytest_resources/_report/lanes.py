@@ -41,7 +41,8 @@ class Timeline:
     lane_of: dict[int, int]
     rules_at: dict[int, list[int]] = field(default_factory=dict)
     unplaced_rules: list[int] = field(default_factory=list)
-    # (lane, first slot, last slot): where a resource is set up, by slots of ``events``.
+    # (lane, first slot, last slot): where a resource is set up, by slots of ``events``; the
+    # last slot is len(events) for a resource never torn down.
     spans: list[tuple[int, int, int]] = field(default_factory=list)
     timed: bool = False
 
@@ -69,7 +70,8 @@ def timeline_of(run: Mapping[str, Any]) -> Timeline:
             opened.setdefault(lane, slot)
         elif event["hook"] in _CLOSES and lane in opened:
             timeline.spans.append((lane, opened.pop(lane), slot))
-    timeline.spans.extend((lane, start, len(events) - 1) for lane, start in opened.items())
+    # Never closed: set up until the end of the run.
+    timeline.spans.extend((lane, start, len(events)) for lane, start in opened.items())
     return timeline
 
 

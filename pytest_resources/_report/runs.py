@@ -32,7 +32,7 @@ def _class_name(cls: Any) -> str:
     return f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', repr(cls))}"
 
 
-def _event_record(event: Event, sequence: int) -> dict[str, Any]:
+def _event_record(event: Event, sequence: int, fault: bool) -> dict[str, Any]:
     exception = event.exception
     return {
         "sequence": sequence,
@@ -42,7 +42,7 @@ def _event_record(event: Event, sequence: int) -> dict[str, Any]:
         "pid": event.pid,
         "outcome": event.outcome,
         "exception": describe_exception(exception) if exception is not None else None,
-        "fault": is_injected_fault(exception),
+        "fault": fault,
         "location": str(event.location) if event.location is not None else None,
         "started_ns": event.started_ns,
         "duration_ns": event.duration_ns,
@@ -84,6 +84,7 @@ def run_record(
     events: list[dict[str, Any]] = []
     sequences: dict[int, int] = {}
     resources: dict[str, dict[str, Any]] = {}
+    faulted = False
     for recording in recordings:
         for key, registered in recording.resources.items():
             resources.setdefault(
@@ -96,7 +97,11 @@ def run_record(
             )
         for event in recording.events:
             sequences[id(event)] = len(events) + 1
-            events.append(_event_record(event, len(events) + 1))
+            # The call the fault was injected into raised it first; the calls around it (the
+            # yield_for_execution that called it) only passed it on.
+            fault = not faulted and is_injected_fault(event.exception)
+            faulted = faulted or fault
+            events.append(_event_record(event, len(events) + 1, fault))
     violations: list[dict[str, Any]] = []
     findings: list[str] = []
     for found in problems:

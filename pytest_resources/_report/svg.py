@@ -69,7 +69,9 @@ def _spans(timeline: Timeline) -> list[str]:
     parts = []
     for lane, start, end in timeline.spans:
         x1 = _LABEL_WIDTH + start * _SLOT_WIDTH + _SLOT_WIDTH // 2
-        x2 = _LABEL_WIDTH + end * _SLOT_WIDTH + _SLOT_WIDTH // 2
+        x2 = _LABEL_WIDTH + min(
+            end * _SLOT_WIDTH + _SLOT_WIDTH // 2, len(timeline.events) * _SLOT_WIDTH
+        )
         y = _HEADER + lane * _LANE_HEIGHT + _LANE_HEIGHT // 2 - 3
         parts.append(f'<rect class="live" x="{x1}" y="{y}" width="{x2 - x1}" height="6"/>')
     return parts

@@ -21,10 +21,7 @@ _GLYPHS = {
     "yield_for_execution enter": "Y",
     "yield_for_execution exit": "X",
 }
-LEGEND = (
-    "S setup  C create_resource  Y/X yield enter/exit  T teardown  ! raised  * injected fault  "
-    "| set up"
-)
+LEGEND = "S setup  C create  Y/X yield enter/exit  T teardown  ! raised  * injected fault  | set up"
 
 
 def text_timeline(run: Mapping[str, Any]) -> str:
