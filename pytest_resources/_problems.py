@@ -22,9 +22,9 @@ from pytest_resources._leak_audit import (
 )
 from pytest_resources._live_values import UnusableLiveValue
 from pytest_resources._recording import Recording
+from pytest_resources._release_check import Leftover, format_leftovers
 from pytest_resources._report.runs import run_record
 from pytest_resources._report.text import text_timeline
-from pytest_resources._release_check import Leftover, format_leftovers
 from pytest_resources._rules import Violation, check_recording, format_violations
 from pytest_resources._run_rules import RunFacts, check_run
 

@@ -124,7 +124,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="0",
         help="pytest-resources: generated configs per resource class for --dagster-definitions.",
     )
-    _add_report_options(group)
+    from pytest_resources._report.options import add_report_options  # pytest alone
+
+    add_report_options(group)
 
 
 def _code_location_requested(config: pytest.Config) -> bool:
@@ -134,7 +136,9 @@ def _code_location_requested(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _configure_report(config)
+    from pytest_resources._report.options import configure_report
+
+    configure_report(config, lambda item: item.stash.get(_TEST_RUNS, None))
     if _code_location_requested(config):
         from pytest_resources._definitions import CodeLocationPlugin
 
@@ -156,54 +160,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "no_leak_audit(reason): do not audit this test's resources for private state in their "
         "serialized config.",
     )
-
-
-# -- the lifecycle report (--resources-report, --resources-report-json) -------------------------
-
-
-def _add_report_options(group: Any) -> None:
-    group.addoption(
-        "--resources-report",
-        default=None,
-        metavar="PATH.html",
-        help="write a self-contained HTML report of every test's runs, with the timeline of "
-        "each broken run.",
-    )
-    group.addoption(
-        "--resources-report-json",
-        default=None,
-        metavar="PATH",
-        help="write every test's runs as JSON (merge shards into one HTML report with "
-        "python -m pytest_resources.report merge).",
-    )
-    group.addoption(
-        "--resources-report-all-runs",
-        action="store_true",
-        default=False,
-        help="draw the timeline of every run in the HTML report, not only of broken ones.",
-    )
-
-
-def _configure_report(config: pytest.Config) -> None:
-    html = config.getoption("resources_report", None)
-    json_path = config.getoption("resources_report_json", None)
-    if html is None and json_path is None:
-        return
-    from pytest_resources._report.collect import ReportPlugin, check_paths
-
-    if not hasattr(config, "workerinput"):  # an xdist worker: its controller checked them
-        check_paths(html, json_path)
-    plugin = ReportPlugin(
-        config,
-        lambda item: item.stash.get(_TEST_RUNS, None),
-        html=html,
-        json_path=json_path,
-        all_runs=config.getoption("resources_report_all_runs", False),
-    )
-    config.pluginmanager.register(plugin, "pytest-resources-report")
-
-
-# -- end of the lifecycle report ------------------------------------------------------------
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -153,7 +153,7 @@ def test_a_broken_rule_shows_the_runs_timeline_within_100_columns(
             "E       timeline of run * (2 lanes: a column per process x resource, *",
             "E           A = pid * client.credentials   B = pid * client",
             "E             #      +ms  A  B",
-            "*T!  client teardown_after_execution raised RuntimeError*<- rule 5 broken",
+            "*T!  client teardown raised RuntimeError: connection*  <- rule 5 broken",
         ]
     )
     timeline = [line for line in result.outlines if line.startswith("E  ") and "+ms" in line]

@@ -20,12 +20,15 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 6px}
 .summary{color:#555;margin-bottom:14px}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace}
 table{border-collapse:collapse;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #ddd;
 text-align:left;vertical-align:top}th{background:#f3f4f6}td.num{text-align:right}
-.verdict-ok,.outcome-passed{color:#1a7f37}.verdict-broken,.outcome-failed,.outcome-error{color:#cf222e;font-weight:600}
-.outcome-skipped,.outcome-xfailed{color:#6e7781}.scroll{overflow-x:auto;border:1px solid #ddd;border-radius:6px}
+.verdict-ok,.outcome-passed{color:#1a7f37}
+.verdict-broken,.outcome-failed,.outcome-error{color:#cf222e;font-weight:600}
+.outcome-skipped,.outcome-xfailed{color:#6e7781}
+.scroll{overflow-x:auto;border:1px solid #ddd;border-radius:6px}
 svg.timeline{font:12px ui-monospace,Menlo,Consolas,monospace;display:block}
 .stripe0{fill:#fff}.stripe1{fill:#f6f8fa}.pid{fill:#6e7781}.axis{fill:#6e7781;font-size:11px}
 .live{fill:#8cb4e6;opacity:.55}.call rect{fill:#dafbe1;stroke:#1a7f37}
-.call.raised rect{fill:#ffebe9;stroke:#cf222e}.call.fault rect{fill:#fff1c2;stroke:#bf8700;stroke-width:2}
+.call.raised rect{fill:#ffebe9;stroke:#cf222e}
+.call.fault rect{fill:#fff1c2;stroke:#bf8700;stroke-width:2}
 .rule circle{fill:#cf222e}.rule text{fill:#fff;font-weight:700;font-size:11px}
 .legend{color:#555;font-size:12px;margin:4px 0 8px}.rules li{margin-bottom:4px}.hint{color:#555}
 """

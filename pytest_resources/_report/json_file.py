@@ -1,17 +1,18 @@
 """The report files on disk: the JSON document (``schema.json`` describes it, version
-:data:`~.runs.SCHEMA_VERSION`), reading shards back, and the checks on a path before a session
+:data:`SCHEMA_VERSION`), reading shards back, and the checks on a path before a session
 spends its time writing there."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_resources._report.runs import SCHEMA_NAME, SCHEMA_VERSION
-
+SCHEMA_NAME = "pytest-resources-report"
+# Raised when a field is removed or renamed (schema.json describes each version's fields).
+SCHEMA_VERSION = 1
 # What the first bytes of a file this plugin wrote hold, so that it may overwrite it.
 JSON_MARKER = f'"schema": "{SCHEMA_NAME}"'
 HTML_MARKER = '<meta name="generator" content="pytest-resources report">'
@@ -23,14 +24,14 @@ class ReportFileError(Exception):
     which and what to do."""
 
 
-def document(tests: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def document(tests: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The JSON document of ``tests``, sorted by node id so that xdist workers and shards
     give the same document as one process."""
     ordered = sorted(tests, key=lambda test: test["nodeid"])
     return {"schema": SCHEMA_NAME, "version": SCHEMA_VERSION, "tests": ordered}
 
 
-def write_json(path: Path, tests: Iterable[dict[str, Any]]) -> None:
+def write_json(path: Path, tests: Iterable[Mapping[str, Any]]) -> None:
     path.write_text(
         json.dumps(document(tests), separators=(",", ":")).replace(
             f'"schema":"{SCHEMA_NAME}"', JSON_MARKER, 1

@@ -81,10 +81,11 @@ def _last(sequences: list[int], events: list[Mapping[str, Any]]) -> int:
     return max(sequences, key=lambda sequence: order.get(sequence, -1))
 
 
-def describe_event(event: Mapping[str, Any]) -> str:
-    """The event in words: its hook, outcome and duration."""
+def describe_event(event: Mapping[str, Any], *, short: bool = False) -> str:
+    """The event in words: its hook (``short``: its short name), outcome and duration."""
     outcome = f"raised {event['exception']}" if event["exception"] else event["outcome"]
-    return f"{event['hook']} {outcome} in {format_duration(event['duration_ns'])}"
+    hook = HOOK_LABELS.get(event["hook"], event["hook"]) if short else event["hook"]
+    return f"{hook} {outcome} in {format_duration(event['duration_ns'])}"
 
 
 def format_duration(nanoseconds: int) -> str:

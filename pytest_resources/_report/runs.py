@@ -12,9 +12,6 @@ from pytest_resources._hooks import describe_exception
 from pytest_resources._recording import Event, Recording
 from pytest_resources._rules import Rule, Violation
 
-SCHEMA_NAME = "pytest-resources-report"
-SCHEMA_VERSION = 1
-
 
 def is_injected_fault(error: BaseException | None) -> bool:
     """Whether ``error`` is, or was raised from, the failure a fault place injected."""
@@ -139,7 +136,7 @@ def checks_of(settings: Any, release_checked: bool) -> list[str]:
 
 
 def runs_of_test(ledger: Any, settings: Any) -> list[dict[str, Any]]:
-    """Every run of a test that ends, from its ledger (:class:`~pytest_resources._ledger.Ledger`)."""
+    """Every run of a test that ends, from its ledger (a ``Ledger``)."""
     by_run: dict[str, list[Recording]] = {}
     for recording in ledger.recordings:
         by_run.setdefault(recording.run_id, []).append(recording)

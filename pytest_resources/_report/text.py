@@ -31,8 +31,9 @@ def text_timeline(run: Mapping[str, Any]) -> str:
         return ""
     names = string.ascii_uppercase
     lines = [
-        f"timeline of run {run['run_id'][:8]} ({len(timeline.lanes)} lanes: a column per "
-        "process x resource, time runs down by start):"
+        f"timeline of run {run['run_id'][:8]} ({len(timeline.lanes)} "
+        f"lane{'s' if len(timeline.lanes) != 1 else ''}: a column per process x resource, "
+        "time runs down by start):"
     ]
     lines.extend(
         _clip(line)
@@ -70,7 +71,7 @@ def _row(timeline: Timeline, slot: int) -> str:
     rules = timeline.rules_at.get(event["sequence"])
     if rules:
         notes.append(f"<- rule {', '.join(map(str, sorted(set(rules))))} broken")
-    text = f"{timeline.lanes[lane].key} {describe_event(event)}"
+    text = f"{timeline.lanes[lane].key} {describe_event(event, short=True)}"
     prefix = f"    {event['sequence']:>3} {when:>8}  {' '.join(cells)}  "
     return _clip(prefix + text, " ".join(notes))
 
