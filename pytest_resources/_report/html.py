@@ -18,13 +18,14 @@ _STYLE = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1d232a}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 6px}
 .summary{color:#555;margin-bottom:14px}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace}
-table{border-collapse:collapse;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #ddd;
-text-align:left;vertical-align:top}th{background:#f3f4f6}td.num{text-align:right}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
+td.mono{word-break:break-word;max-width:28em}th{background:#f3f4f6}td.num{text-align:right}
 .verdict-ok,.outcome-passed{color:#1a7f37}
 .verdict-broken,.outcome-failed,.outcome-error{color:#cf222e;font-weight:600}
 .outcome-skipped,.outcome-xfailed{color:#6e7781}
 .scroll{overflow-x:auto;border:1px solid #ddd;border-radius:6px}
-svg.timeline{font:12px ui-monospace,Menlo,Consolas,monospace;display:block}
+svg.timeline{font:11px ui-monospace,Menlo,Consolas,monospace;display:block}
 .stripe0{fill:#fff}.stripe1{fill:#f6f8fa}.pid{fill:#6e7781}.axis{fill:#6e7781;font-size:11px}
 .live{fill:#8cb4e6;opacity:.55}.call rect{fill:#dafbe1;stroke:#1a7f37}
 .call.raised rect{fill:#ffebe9;stroke:#cf222e}
@@ -59,8 +60,9 @@ def render(tests: list[Mapping[str, Any]], *, all_runs: bool) -> str:
             "<title>pytest-resources lifecycle report</title>",
             f"<style>{_STYLE}</style></head><body>",
             "<h1>pytest-resources lifecycle report</h1>",
-            f'<p class="summary">{len(tests)} tests, {runs} runs in {len(pids)} processes; '
-            f"{broken} runs broke a rule or left something behind.</p>",
+            f'<p class="summary">{_count(len(tests), "test")}, {_count(runs, "run")} in '
+            f"{_count(len(pids), 'process', 'processes')}; {_count(broken, 'run')} broke a rule "
+            "or left something behind.</p>",
             '<table class="runs"><thead><tr><th>test</th><th>outcome</th><th>run</th>'
             "<th>resources</th><th>processes</th><th>calls</th><th>checks</th>"
             "<th>verdict</th><th>time</th></tr></thead><tbody>",
@@ -70,6 +72,10 @@ def render(tests: list[Mapping[str, Any]], *, all_runs: bool) -> str:
             "</body></html>\n",
         ]
     )
+
+
+def _count(number: int, noun: str, plural: str = "") -> str:
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def _row(test: Mapping[str, Any], run: Mapping[str, Any], anchor: str) -> str:

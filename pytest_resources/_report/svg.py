@@ -11,10 +11,10 @@ from typing import Any
 
 from pytest_resources._report.lanes import HOOK_LABELS, Timeline, describe_event, timeline_of
 
-_LABEL_WIDTH = 250
-_SLOT_WIDTH = 96
+_LABEL_WIDTH = 190
+_SLOT_WIDTH = 84
 _LANE_HEIGHT = 34
-_HEADER = 30
+_HEADER = 40
 _PROCESS_COLOURS = ("#4e79a7", "#59a14f", "#b07aa1", "#9c755f", "#76b7b2", "#edc948")
 
 
@@ -47,21 +47,24 @@ def _lanes(timeline: Timeline, width: int) -> list[str]:
             f'height="{_LANE_HEIGHT}"/>'
             f'<rect x="0" y="{y}" width="6" height="{_LANE_HEIGHT}" fill="{colour}"/>'
             f'<text x="12" y="{y + 21}"><tspan class="pid">pid {lane.pid}</tspan> '
-            f"{escape(_shorten(lane.key, 26))}</text></g>"
+            f"{escape(_shorten(lane.key, 17))}</text></g>"
         )
     return parts
 
 
 def _header(timeline: Timeline) -> list[str]:
-    parts = ['<text class="axis" x="12" y="18">process, resource</text>']
+    parts = ['<text class="axis" x="12" y="30">process, resource</text>']
     first = timeline.events[0]["started_ns"] if timeline.events else 0
     for slot, event in enumerate(timeline.events):
         x = _LABEL_WIDTH + slot * _SLOT_WIDTH + _SLOT_WIDTH // 2
-        when = f" +{(event['started_ns'] - first) / 1e6:.1f}ms" if timeline.timed else ""
         parts.append(
-            f'<text class="axis" x="{x}" y="18" text-anchor="middle">'
-            f"#{event['sequence']}{when}</text>"
+            f'<text class="axis" x="{x}" y="16" text-anchor="middle">#{event["sequence"]}</text>'
         )
+        if timeline.timed:
+            parts.append(
+                f'<text class="axis" x="{x}" y="30" text-anchor="middle">'
+                f"+{(event['started_ns'] - first) / 1e6:.1f}ms</text>"
+            )
     return parts
 
 
