@@ -5,7 +5,6 @@ on a code location, and bad paths refused at startup."""
 from __future__ import annotations
 
 import html.parser
-import importlib.resources
 import json
 import re
 from pathlib import Path
@@ -130,9 +129,11 @@ def _parse(path: Path) -> _Parsed:
     return parsed
 
 
-def _schema() -> dict[str, Any]:
-    schema_file = importlib.resources.files("pytest_resources._report") / "schema.json"
-    return dict(json.loads(schema_file.read_text(encoding="utf-8")))
+def _schema(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """The schema as a user gets it: the report command prints it."""
+    capsys.readouterr()
+    assert report_main(["schema"]) == 0
+    return dict(json.loads(capsys.readouterr().out))
 
 
 def _tests(path: Path) -> dict[str, Any]:
@@ -199,7 +200,7 @@ def test_too_many_lanes_leave_the_event_lists_alone() -> None:
 
 
 def test_the_report_marks_broken_rules_and_the_fault_and_validates(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
 ) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     pytester.makepyfile(BROKEN_SUITE)
@@ -209,7 +210,13 @@ def test_the_report_marks_broken_rules_and_the_fault_and_validates(
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["pytest-resources: HTML report written to report.html"])
     document = json.loads((pytester.path / "report.json").read_text())
-    jsonschema.validate(document, _schema())
+    schema = _schema(capsys)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(document, schema)
+    # The twin that must fail: a report missing a field of its version.
+    del document["tests"][0]["runs"][0]["events"][0]["pid"]
+    with pytest.raises(jsonschema.ValidationError, match="'pid' is a required property"):
+        jsonschema.validate(document, schema)
     tests = _tests(pytester.path / "report.json")
     by_name = {nodeid.split("::")[1]: test for nodeid, test in tests.items()}
     assert by_name["test_broken_teardown"]["outcome"] == "failed"

@@ -1,9 +1,11 @@
-"""The shard merge: JSON reports of a split test run (pytest-split, one ``--dist`` job per
-machine) into one HTML report, the one a single process would have written."""
+"""The report command: the shard merge (the JSON reports of a split test run, pytest-split or
+one ``--dist`` job per machine, into the one HTML report a single process would have written),
+and the JSON report's schema."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +20,10 @@ from pytest_resources._report.json_file import (
     write_json,
 )
 
-USAGE = "python -m pytest_resources.report merge SHARD.json [SHARD.json ...] -o REPORT.html"
+USAGE = (
+    "python -m pytest_resources.report merge SHARD.json [SHARD.json ...] -o REPORT.html\n"
+    "       python -m pytest_resources.report schema"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,7 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     merge.add_argument(
         "--all-runs", action="store_true", help="draw every run's timeline, not only broken ones"
     )
+    commands.add_parser("schema", help="print the JSON Schema of the JSON report")
     arguments = parser.parse_args(argv)
+    if arguments.command == "schema":
+        schema = importlib.resources.files("pytest_resources._report") / "schema.json"
+        print(schema.read_text(encoding="utf-8"), end="")
+        return 0
     try:
         check_writable(arguments.output, "--output", HTML_MARKER)
         if arguments.json is not None:
