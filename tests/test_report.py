@@ -298,7 +298,7 @@ def _normalized_html(path: Path) -> str:
     text = path.read_text()
     text = re.sub(r"(pid|data-pid=\")\s*\d+", r"\1 P", text)
     text = re.sub(r"\d+(\.\d+)?(us|ms|s)\b", "T", text)
-    text = re.sub(r"runs in \d+ processes", "runs in N processes", text)
+    text = re.sub(r"in \d+ process(es)?;", "in N processes;", text)
     return re.sub(r"\b[0-9a-f]{8}\b", "RUN", text)
 
 
@@ -380,3 +380,25 @@ def test_merge_refuses_a_file_that_is_not_a_report(
     assert exit_info.value.code == 2
     assert "is not a pytest-resources JSON report" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_report_that_cannot_be_written_at_the_end_is_an_error_line(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+        import shutil
+
+
+        def pytest_sessionfinish(session):
+            shutil.rmtree("gone")
+        """
+    )
+    pytester.makepyfile(test_one="def test_one(run_context):\n    pass\n")
+    (pytester.path / "gone").mkdir()
+    result = pytester.runpytest("--resources-report=gone/r.html")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["ERROR (pytest-resources): could not write the lifecycle report: *gone/r.html*"]
+    )
+    assert "Traceback" not in result.stdout.str()

@@ -60,6 +60,7 @@ class ReportPlugin:
         # Outcome and duration of the phases a test reported before its runs were taken.
         self.phases: dict[str, tuple[str, float]] = {}
         self.from_workers: list[dict[str, Any]] = []
+        self.write_error = ""
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -111,14 +112,20 @@ class ReportPlugin:
             worker_output[WORKER_OUTPUT_KEY] = list(self.tests.values())
             return
         tests = [*self.tests.values(), *self.from_workers]
-        if self.json_path is not None:
-            write_json(self.json_path, tests)
-        if self.html is not None:
-            from pytest_resources._report.html import write_html
+        try:
+            if self.json_path is not None:
+                write_json(self.json_path, tests)
+            if self.html is not None:
+                from pytest_resources._report.html import write_html
 
-            write_html(self.html, tests, all_runs=self.all_runs)
+                write_html(self.html, tests, all_runs=self.all_runs)
+        except OSError as error:  # the disk filled up, or the path went away, during the run
+            self.write_error = f"could not write the lifecycle report: {error}"
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.write_error:
+            terminalreporter.write_line(f"ERROR (pytest-resources): {self.write_error}", red=True)
+            return
         for label, path in (("HTML", self.html), ("JSON", self.json_path)):
             if path is not None and path.exists():
                 terminalreporter.write_line(f"pytest-resources: {label} report written to {path}")
