@@ -179,7 +179,7 @@ def _run_of(lanes: int) -> dict[str, Any]:
         }
         for index in range(lanes)
     ]
-    violation = {"rule": 2, "events": [lanes], "title": "t", "message": "m"}
+    violation = {"rule": 2, "key": "resource_0", "events": [lanes], "title": "t", "message": "m"}
     return {"run_id": "0123456789", "events": events, "violations": [violation]}
 
 

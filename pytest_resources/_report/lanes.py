@@ -33,13 +33,13 @@ class Lane:
 
 @dataclass
 class Timeline:
-    """A run's events in time order, the lane of each, the rules broken at each event (by
-    sequence) and those broken where no event shows them."""
+    """A run's events in time order, the lane of each, the violations shown at each event (by
+    sequence) and the rules broken where no event shows them."""
 
     lanes: list[Lane]
     events: list[Mapping[str, Any]]
     lane_of: dict[int, int]
-    rules_at: dict[int, list[int]] = field(default_factory=dict)
+    broken_at: dict[int, list[Mapping[str, Any]]] = field(default_factory=dict)
     unplaced_rules: list[int] = field(default_factory=list)
     # (lane, first slot, last slot): where a resource is set up, by slots of ``events``; the
     # last slot is len(events) for a resource never torn down.
@@ -60,7 +60,7 @@ def timeline_of(run: Mapping[str, Any]) -> Timeline:
     for violation in run["violations"]:
         placed = violation["events"]
         if placed:
-            timeline.rules_at.setdefault(_last(placed, events), []).append(violation["rule"])
+            timeline.broken_at.setdefault(_last(placed, events), []).append(violation)
         else:
             timeline.unplaced_rules.append(violation["rule"])
     opened: dict[int, int] = {}

@@ -72,12 +72,13 @@ def _finding_text(finding: Any) -> str:
 def run_record(
     run_id: str,
     recordings: Sequence[Recording],
+    violations: Iterable[Violation] = (),
     problems: Iterable[Any] = (),
     checks: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One run (one ``run_id``): its recordings' resources and events, numbered in the order
-    they were recorded, and what its problems (:class:`~pytest_resources._problems.Problems`,
-    or the violations alone) say."""
+    they were recorded, its broken rules: ``violations`` and those of ``problems`` (each a
+    :class:`~pytest_resources._problems.Problems`), and what else ``problems`` found."""
     events: list[dict[str, Any]] = []
     sequences: dict[int, int] = {}
     resources: dict[str, dict[str, Any]] = {}
@@ -99,26 +100,23 @@ def run_record(
             fault = not faulted and is_injected_fault(event.exception)
             faulted = faulted or fault
             events.append(_event_record(event, len(events) + 1, fault))
-    violations: list[dict[str, Any]] = []
+    broken = [_violation_record(violation, sequences) for violation in violations]
     findings: list[str] = []
     for found in problems:
-        if isinstance(found, Violation):
-            violations.append(_violation_record(found, sequences))
-            continue
-        violations.extend(_violation_record(v, sequences) for v in found.violations)
+        broken.extend(_violation_record(v, sequences) for v in found.violations)
         findings.extend(_finding_text(item) for item in (*found.leaks, *found.left_open))
         findings.extend(f"{where} was entered and never exited" for where in found.never_exited)
     started = [e["started_ns"] for e in events if e["started_ns"]]
     ended = [e["started_ns"] + e["duration_ns"] for e in events if e["started_ns"]]
     return {
         "run_id": run_id,
-        "verdict": "broken" if violations or findings else "ok",
+        "verdict": "broken" if broken or findings else "ok",
         "resources": list(resources.values()),
         "processes": list(dict.fromkeys(e["pid"] for e in events)),
         "checks": list(checks),
         "time_ns": max(ended) - min(started) if started else 0,
         "events": events,
-        "violations": violations,
+        "violations": broken,
         "findings": findings,
     }
 
@@ -145,8 +143,8 @@ def runs_of_test(ledger: Any, settings: Any) -> list[dict[str, Any]]:
         run_record(
             run_id,
             recordings,
-            [entry.problems for entry in ledger.entries if entry.run_id == run_id],
-            checks,
+            problems=[entry.problems for entry in ledger.entries if entry.run_id == run_id],
+            checks=checks,
         )
         for run_id, recordings in by_run.items()
     ]

@@ -30,7 +30,7 @@ def svg_timeline(run: Mapping[str, Any]) -> str:
     parts.extend(_lanes(timeline, width))
     parts.extend(_header(timeline))
     parts.extend(_spans(timeline))
-    parts.extend(_calls(timeline, run))
+    parts.extend(_calls(timeline))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -80,8 +80,7 @@ def _spans(timeline: Timeline) -> list[str]:
     return parts
 
 
-def _calls(timeline: Timeline, run: Mapping[str, Any]) -> list[str]:
-    titles = {v["rule"]: v for v in run["violations"]}
+def _calls(timeline: Timeline) -> list[str]:
     parts = []
     for slot, event in enumerate(timeline.events):
         lane = timeline.lane_of[event["sequence"]]
@@ -103,12 +102,13 @@ def _calls(timeline: Timeline, run: Mapping[str, Any]) -> list[str]:
             f'rx="4"/><text x="{x + (_SLOT_WIDTH - 8) // 2}" y="{y + 16}" '
             f'text-anchor="middle">{escape(label)}</text></g>'
         )
-        for offset, rule in enumerate(sorted(set(timeline.rules_at.get(event["sequence"], ())))):
-            violation = titles[rule]
+        for offset, violation in enumerate(timeline.broken_at.get(event["sequence"], ())):
+            rule = violation["rule"]
             cx = x + _SLOT_WIDTH - 12 - offset * 16
             parts.append(
-                f'<g class="rule" data-rule="{rule}"><title>rule {rule} broken: '
-                f"{escape(violation['title'])}. {escape(violation['message'])}</title>"
+                f'<g class="rule" data-rule="{rule}"><title>rule {rule} broken by '
+                f"{escape(violation['key'])}: {escape(violation['title'])}. "
+                f"{escape(violation['message'])}</title>"
                 f'<circle cx="{cx}" cy="{y}" r="8"/>'
                 f'<text x="{cx}" y="{y + 4}" text-anchor="middle">{rule}</text></g>'
             )

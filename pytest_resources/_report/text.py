@@ -68,9 +68,11 @@ def _row(timeline: Timeline, slot: int) -> str:
     if timeline.timed:
         when = f"{(event['started_ns'] - timeline.events[0]['started_ns']) / 1e6:.1f}"
     notes = ["<- injected fault"] if event["fault"] else []
-    rules = timeline.rules_at.get(event["sequence"])
+    rules = sorted(
+        {violation["rule"] for violation in timeline.broken_at.get(event["sequence"], ())}
+    )
     if rules:
-        notes.append(f"<- rule {', '.join(map(str, sorted(set(rules))))} broken")
+        notes.append(f"<- rule {', '.join(map(str, rules))} broken")
     text = f"{timeline.lanes[lane].key} {describe_event(event, short=True)}"
     prefix = f"    {event['sequence']:>3} {when:>8}  {' '.join(cells)}  "
     return _clip(prefix + text, " ".join(notes))
