@@ -402,3 +402,52 @@ def test_a_report_that_cannot_be_written_at_the_end_is_an_error_line(
         ["ERROR (pytest-resources): could not write the lifecycle report: *gone/r.html*"]
     )
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_leak_is_listed_under_its_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import dagster as dg
+        from pydantic import PrivateAttr
+
+
+        class LeakyHeaders(dg.ConfigurableResource):
+            headers: dict = {}
+            _api_token: str = PrivateAttr(default="")
+
+            def setup_for_execution(self, context):
+                self._api_token = "sk-live-0123456789abcdef"
+                self.headers["Authorization"] = self._api_token
+
+
+        class Tidy(dg.ConfigurableResource):
+            headers: dict = {}
+
+
+        def test_leak(run_context):
+            with run_context.open(LeakyHeaders()):
+                pass
+
+
+        def test_tidy(run_context):
+            with run_context.open(Tidy()):
+                pass
+        """
+    )
+    result = pytester.runpytest("--resources-report=r.html", "--resources-report-json=r.json")
+    result.assert_outcomes(passed=1, failed=1)
+    by_name = {
+        nodeid.split("::")[1]: test for nodeid, test in _tests(pytester.path / "r.json").items()
+    }
+    [leaky] = by_name["test_leak"]["runs"]
+    assert leaky["verdict"] == "broken"
+    assert leaky["violations"] == []
+    assert leaky["findings"]
+    assert all(
+        f.startswith("leaky_headers: private _api_token shows in") for f in leaky["findings"]
+    )
+    assert by_name["test_tidy"]["runs"][0]["findings"] == []
+    page = (pytester.path / "r.html").read_text()
+    assert page.count('<ul class="findings">') == 1
+    assert "leaky_headers: private _api_token shows in" in page
+    assert "sk-live-0123456789abcdef" not in page  # the value is shown redacted, if at all

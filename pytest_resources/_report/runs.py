@@ -62,10 +62,14 @@ def _violation_record(violation: Violation, sequences: dict[int, int]) -> dict[s
 def _finding_text(finding: Any) -> str:
     """One line for a leak, an exposed secret or something left open."""
     key = getattr(finding, "resource_key", None) or getattr(finding, "opened_by", None) or "?"
+    # The object audited (live copy or user's instance) and when: one line per place found.
+    seen = ", ".join(
+        part for part in (getattr(finding, "audited", ""), getattr(finding, "when", "")) if part
+    )
     if hasattr(finding, "private_attribute"):
-        return f"{key}: private {finding.private_attribute} shows in {finding.path}"
+        return f"{key}: private {finding.private_attribute} shows in {finding.path} ({seen})"
     if hasattr(finding, "config_field"):
-        return f"{key}: secret {finding.config_field} shows in plaintext in {finding.path}"
+        return f"{key}: secret {finding.config_field} shows in plaintext in {finding.path} ({seen})"
     return f"{key}: {finding.kind} left open: {finding.description}"
 
 
