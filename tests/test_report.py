@@ -152,8 +152,8 @@ def test_a_broken_rule_shows_the_runs_timeline_within_100_columns(
     result.stdout.fnmatch_lines(
         [
             "E       timeline of run * (2 lanes: a column per process x resource, *",
-            "E           A = pid * client.credentials   B = pid * client",
-            "E             #      +ms  A  B",
+            "E           1 = pid * client.credentials   2 = pid * client",
+            "E             #      +ms  1  2",
             "*T!  client teardown raised RuntimeError: connection*  <- rule 5 broken",
         ]
     )

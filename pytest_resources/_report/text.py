@@ -5,7 +5,6 @@ a run with more lanes than fit gets none (the report's event lists stay)."""
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +28,8 @@ def text_timeline(run: Mapping[str, Any]) -> str:
     timeline = timeline_of(run)
     if not timeline.events or len(timeline.lanes) > MAX_LANES:
         return ""
-    names = string.ascii_uppercase
+    # Lanes are numbered, so that no lane is named like a call's letter.
+    names = [str(number) for number in range(1, MAX_LANES + 1)]
     lines = [
         f"timeline of run {run['run_id'][:8]} ({len(timeline.lanes)} "
         f"lane{'s' if len(timeline.lanes) != 1 else ''}: a column per process x resource, "
@@ -42,7 +42,7 @@ def text_timeline(run: Mapping[str, Any]) -> str:
         )
     )
     lines.append(_clip(f"    {LEGEND}"))
-    header = "  ".join(names[i] for i in range(len(timeline.lanes)))
+    header = " ".join(names[i].ljust(2) for i in range(len(timeline.lanes))).rstrip()
     when = "+ms" if timeline.timed else ""
     lines.append(f"    {'#':>3} {when:>8}  {header}")
     lines.extend(_row(timeline, slot) for slot in range(len(timeline.events)))
