@@ -83,6 +83,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "probably, not certainly, a defect (default: false).",
     )
     group = parser.getgroup("pytest-resources")
+    from pytest_resources._report.options import add_report_options  # pytest alone
+
+    add_report_options(group)
     group.addoption(
         "--dagster-definitions",
         nargs="?",
@@ -124,9 +127,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="0",
         help="pytest-resources: generated configs per resource class for --dagster-definitions.",
     )
-    from pytest_resources._report.options import add_report_options  # pytest alone
-
-    add_report_options(group)
 
 
 def _code_location_requested(config: pytest.Config) -> bool:
