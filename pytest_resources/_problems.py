@@ -23,6 +23,8 @@ from pytest_resources._leak_audit import (
 from pytest_resources._live_values import UnusableLiveValue
 from pytest_resources._recording import Recording
 from pytest_resources._release_check import Leftover, format_leftovers
+from pytest_resources._report.runs import run_record
+from pytest_resources._report.text import text_timeline
 from pytest_resources._rules import Violation, check_recording, format_violations
 from pytest_resources._run_rules import RunFacts, check_run
 
@@ -40,6 +42,8 @@ class Problems:
     never_exited: tuple[str, ...] = ()
     # What the leak audit skipped: shown beside the problems, never one itself.
     not_inspected: tuple[NotInspected, ...] = ()
+    # The text timeline of the run that broke the rules ("" when it has too many lanes).
+    timeline: str = ""
 
     def __bool__(self) -> bool:
         return bool(self.violations or self.leaks or self.left_open or self.never_exited)
@@ -53,6 +57,8 @@ class Problems:
         ]
         if self.violations:
             parts.append(format_violations(self.violations))
+        if self.timeline:
+            parts.append(self.timeline)
         if self.left_open:
             parts.append(format_leftovers(self.left_open))
         if self.leaks:
@@ -89,12 +95,14 @@ def find_problems(
     if facts is not None:
         violations.extend(check_run(recording, facts, violations))
     fault = recording.fault
+    broken = tuple(v for v in violations if fault is None or not fault.is_injected(v.exception))
     return Problems(
-        tuple(v for v in violations if fault is None or not fault.is_injected(v.exception)),
+        broken,
         tuple(leaks),
         tuple(left_open),
         tuple(never_exited),
         tuple(not_inspected),
+        text_timeline(run_record(recording.run_id, [recording], broken)) if broken else "",
     )
 
 
@@ -108,6 +116,7 @@ def report_problems(problems: Sequence[Problems], *, limit: int) -> AssertionErr
         tuple(item for p in shown for item in p.left_open),
         tuple(where for p in shown for where in p.never_exited),
         tuple(item for p in shown for item in p.not_inspected),
+        "\n\n".join(p.timeline for p in shown if p.timeline),
     )
     error = merged.error()
     if len(problems) > limit:

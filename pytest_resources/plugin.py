@@ -89,6 +89,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "probably, not certainly, a defect (default: false).",
     )
     group = parser.getgroup("pytest-resources")
+    from pytest_resources._report.options import add_report_options  # pytest alone
+
+    add_report_options(group)
     group.addoption(
         "--dagster-definitions",
         nargs="?",
@@ -156,6 +159,9 @@ def _unsupported_dagster() -> str | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from pytest_resources._report.options import configure_report
+
+    configure_report(config, lambda item: item.stash.get(_TEST_RUNS, None))
     if _code_location_requested(config):
         unsupported = _unsupported_dagster()
         if unsupported:
