@@ -18,7 +18,7 @@ import sys
 import uuid
 import warnings
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,6 +29,7 @@ from dagster._core.execution.context.init import InitResourceContext
 from dagster._core.storage.dagster_run import DagsterRun
 from pydantic import PrivateAttr
 
+from pytest_resources._environ import in_temporary_directory
 from pytest_resources._errors import ResourceUsageError
 from pytest_resources._hooks import Location
 from pytest_resources._initialization import Initialization, RunTarget, user_line
@@ -429,9 +430,10 @@ class RunContext:
         key: str | None = None,
         use: Callable[[Any], object] | None = None,
     ) -> Lifecycle:
-        """:meth:`Run.check` in a fresh run: one hypothesis example, checked on its own."""
+        """:meth:`Run.check` in a fresh run and a fresh temporary working directory: one
+        hypothesis example, checked on its own, writing nothing into the project."""
         __tracebackhide__ = True
-        with self.run() as run:
+        with self.run() as run, in_temporary_directory("pytest-resources-check-"):
             return run.check(resource, fault=fault, key=key, use=use)
 
     def audit(
@@ -441,12 +443,15 @@ class RunContext:
         *,
         max_examples: int = 20,
         use: Callable[[Any], object] | None = None,
+        setup_calls: Iterable[str] = (),
         **overrides: Any,
     ) -> AuditSummary:
         """``max_examples`` generated configs (``overrides`` as for :func:`resource_configs`),
         each run with no fault and under every fault place that applies, each run fresh and in a
         temporary working directory, against every rule and the leak audit; a broken one fails
-        with hypothesis' minimal example. What to add first to an existing code base."""
+        with hypothesis' minimal example. ``setup_calls`` names callables ("pkg.module.func")
+        that the ``setup_call`` place makes fail while the resource's setup runs. What to add
+        first to an existing code base."""
         __tracebackhide__ = True
         from pytest_resources._audit import audit_resource_class  # loads hypothesis
 
@@ -457,6 +462,7 @@ class RunContext:
             max_examples=max_examples,
             use=use,
             overrides=overrides,
+            setup_calls=tuple(setup_calls),
         )
         test.ledger.audits.append(summary)
         return summary
