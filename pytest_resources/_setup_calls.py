@@ -74,13 +74,21 @@ def _shown_url(url: object) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
 
 
+@functools.cache
+def _injected_class(
+    injected_fault: type[BaseException], base: type[BaseException]
+) -> type[BaseException]:
+    # One class per library and process: hypothesis tells failures apart by their types.
+    return type(f"Injected{base.__name__}", (injected_fault, base), {})
+
+
 def _request_error(
     injected_fault: type[BaseException], base: type[BaseException]
 ) -> Callable[[str, tuple[Any, ...]], BaseException]:
     """An error that is both the library's own connection error (what the resource's code
-    catches for a real failure) and ``injected_fault``, built from a transport's arguments
+    catches for a real failure) and ``injected_fault``, built from a send's arguments
     (self, request, ...)."""
-    injected = type(f"Injected{base.__name__}", (injected_fault, base), {})
+    injected = _injected_class(injected_fault, base)
 
     def make(message: str, args: tuple[Any, ...]) -> BaseException:
         request = args[1]
@@ -99,17 +107,19 @@ _HTTP_LIBRARIES = ("requests", "httpx")
 
 
 def http_targets(injected_fault: type[BaseException]) -> list[Target]:
-    """The send methods of the HTTP libraries imported so far (the plugin imports none)."""
+    """The clients' send methods of the HTTP libraries imported so far (the plugin imports
+    none): every request goes through them, whatever transport or adapter (responses, respx, a
+    mock transport) answers it."""
     targets = []
     requests = sys.modules.get("requests")
     if requests is not None:
         make = _request_error(injected_fault, requests.exceptions.ConnectionError)
-        targets.append(Target(requests.adapters.HTTPAdapter, "send", make))
+        targets.append(Target(requests.Session, "send", make))
     httpx = sys.modules.get("httpx")
     if httpx is not None:
         make = _request_error(injected_fault, httpx.ConnectError)
-        targets.append(Target(httpx.HTTPTransport, "handle_request", make))
-        targets.append(Target(httpx.AsyncHTTPTransport, "handle_async_request", make))
+        targets.append(Target(httpx.Client, "send", make))
+        targets.append(Target(httpx.AsyncClient, "send", make))
     return targets
 
 
