@@ -74,12 +74,8 @@ def _shown_url(url: object) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
 
 
-@functools.cache
-def _injected_class(
-    injected_fault: type[BaseException], base: type[BaseException]
-) -> type[BaseException]:
-    # One class per library and process: hypothesis tells failures apart by their types.
-    return type(f"Injected{base.__name__}", (injected_fault, base), {})
+# One class per library and process: hypothesis tells failures apart by their types.
+_INJECTED_CLASSES: dict[tuple[type[BaseException], type[BaseException]], Any] = {}
 
 
 def _request_error(
@@ -88,7 +84,9 @@ def _request_error(
     """An error that is both the library's own connection error (what the resource's code
     catches for a real failure) and ``injected_fault``, built from a send's arguments
     (self, request, ...)."""
-    injected = _injected_class(injected_fault, base)
+    injected = _INJECTED_CLASSES.setdefault(
+        (injected_fault, base), type(f"Injected{base.__name__}", (injected_fault, base), {})
+    )
 
     def make(message: str, args: tuple[Any, ...]) -> BaseException:
         request = args[1]
