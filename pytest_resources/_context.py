@@ -13,10 +13,8 @@ classes hold only what a user calls: everything here delegates to the engine bel
 from __future__ import annotations
 
 import contextlib
-import gc
 import sys
 import uuid
-import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
@@ -39,6 +37,7 @@ from pytest_resources._ledger import Ledger
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
 from pytest_resources._problems import report_problems
 from pytest_resources._recording import Recording
+from pytest_resources._release_check import finalize_dropped
 from pytest_resources._settings import Settings
 from pytest_resources._totals import SessionTotals
 
@@ -279,23 +278,6 @@ def _refuse_default_run_under_given() -> None:
     )
 
 
-def _finalize_dropped(copies: list[weakref.ref[Any]]) -> None:
-    """Finalize a release-checked test's dropped live copies now, in their own test.
-
-    Records hold reference cycles (Dagster caches a resource definition on the live copy), so
-    what a broken resource left unclosed would otherwise be finalized, and warn, in whichever
-    later test the garbage collector runs; its own release check reported it already. A full
-    collection costs 0.1-0.2 s once Dagster is imported: the young generations go first, and
-    the full one only for a copy still alive after them (or when no copy is known: a run
-    checked in step processes)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        for generation in (1, 2):
-            if copies and all(ref() is None for ref in copies):
-                return
-            gc.collect(generation)
-
-
 class Session:
     """The plugin's side of ``run_context``, one per test session (per xdist worker): the
     session's Dagster instances and settings, the test that is running, the totals."""
@@ -358,7 +340,7 @@ class Session:
         test.release()
         del test
         if release_checked:
-            _finalize_dropped(copies)
+            finalize_dropped(copies)
 
     @property
     def current(self) -> TestRuns:
