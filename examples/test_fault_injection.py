@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -170,3 +171,63 @@ def test_only_a_fault_shows_it(run_context: RunContext) -> None:
 
 
 # --8<-- [end:broken]
+
+
+# --8<-- [start:inside-setup]
+def fetch_token(client_id: str) -> str:
+    """The project's own call to its auth server (a stand-in here)."""
+    return f"token for {client_id}"
+
+
+class FlusherResource(dg.ConfigurableResource):
+    client_id: str
+    _stop: threading.Event = PrivateAttr(default_factory=threading.Event)
+    _thread: threading.Thread | None = PrivateAttr(default=None)
+    _token: str = PrivateAttr(default="")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._thread = threading.Thread(
+            target=self._stop.wait, args=(2,), name="flusher", daemon=True
+        )
+        self._thread.start()
+        # When this raises, Dagster never calls teardown: the thread runs on.
+        self._token = fetch_token(self.client_id)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.stop_flushing()
+
+    def stop_flushing(self) -> None:
+        self._stop.set()
+        assert self._thread is not None
+        self._thread.join()
+
+
+@pytest.mark.release_check
+@pytest.mark.xfail(raises=LifecycleError, strict=True, reason="thread left running")
+def test_a_setup_that_fails_half_way(run_context: RunContext) -> None:
+    run_context.audit(FlusherResource, setup_calls=[f"{__name__}.fetch_token"])
+
+
+# --8<-- [end:inside-setup]
+
+
+# --8<-- [start:inside-setup-fix]
+class SafeFlusherResource(FlusherResource):
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._thread = threading.Thread(
+            target=self._stop.wait, args=(2,), name="flusher", daemon=True
+        )
+        self._thread.start()
+        try:
+            self._token = fetch_token(self.client_id)
+        except BaseException:
+            self.stop_flushing()  # Dagster will not call teardown after a failed setup
+            raise
+
+
+@pytest.mark.release_check
+def test_a_setup_that_cleans_up_after_itself(run_context: RunContext) -> None:
+    run_context.audit(SafeFlusherResource, setup_calls=[f"{__name__}.fetch_token"])
+
+
+# --8<-- [end:inside-setup-fix]

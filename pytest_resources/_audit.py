@@ -3,12 +3,9 @@ under every fault place that applies, against every rule and the leak audit."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +15,7 @@ import hypothesis
 import hypothesis.errors
 
 from pytest_resources._config_failure import config_failure, odd_error_failure
+from pytest_resources._environ import in_temporary_directory
 from pytest_resources._errors import (
     LifecycleError,
     PrivateStateLeak,
@@ -26,12 +24,14 @@ from pytest_resources._errors import (
 from pytest_resources._faults import (
     PLACES,
     ArmedFault,
+    Fault,
     FaultedRun,
     FaultNotApplicable,
-    Place,
+    fault_list,
     target_of,
 )
 from pytest_resources._initialization import RunTarget
+from pytest_resources._setup_calls import http_libraries_imported
 from pytest_resources._strategies import masked, plan_for_audit, shown_config
 
 
@@ -64,22 +64,6 @@ class AuditSummary:
         return text + "; every lifecycle rule and the leak audit held"
 
 
-@contextlib.contextmanager
-def _in_temporary_directory() -> Iterator[None]:
-    """Run in a fresh, empty working directory, removed afterwards: whatever a resource creates
-    from a generated relative path lands there."""
-    previous = os.getcwd()
-    # A resource may leave what cannot be removed (a read-only directory): never fail for it.
-    with tempfile.TemporaryDirectory(
-        prefix="pytest-resources-audit-", ignore_cleanup_errors=True
-    ) as directory:
-        os.chdir(directory)
-        try:
-            yield
-        finally:
-            os.chdir(previous)
-
-
 @dataclass
 class _Tally:
     """What an audit ran: configs that passed every place, runs per place, and why a place
@@ -103,10 +87,10 @@ class _Failures:
     error: BaseException | None = None
     example: str = ""
     # Where the run that failed had its fault: shrinking reruns only that place.
-    place: Place | None = None
+    place: Fault | None = None
     first_at: float | None = None
 
-    def keep(self, error: BaseException, example: str, place: Place | None) -> None:
+    def keep(self, error: BaseException, example: str, place: Fault | None) -> None:
         self.error, self.example, self.place = error, example, place
         if self.first_at is None:
             self.first_at = time.monotonic()
@@ -153,8 +137,13 @@ class _Example:
         printer.text(repr(self))
 
 
-def _fault_name(place: Place | None) -> str:
-    return "no fault injected" if place is None else f"Fault(where={place.value!r}) injected"
+def _fault_name(place: Fault | None) -> str:
+    return "no fault injected" if place is None else f"{place!r} injected"
+
+
+def _tally_name(place: Fault) -> str:
+    """A place as the summary counts it: ``setup_call(myproj.client.fetch_token)``."""
+    return place.where if place.call is None else f"{place.where}({place.call})"
 
 
 def _users_exception(error: BaseException) -> BaseException:
@@ -164,6 +153,17 @@ def _users_exception(error: BaseException) -> BaseException:
     return error
 
 
+def _audited_places(setup_calls: list[str]) -> list[Fault]:
+    """Every place, the setup_call place once per callable named (checked importable now, not
+    in the middle of hypothesis' examples)."""
+    # Where no HTTP library is imported, no setup can send a request through one.
+    chosen = [place for place in PLACES if place != "setup_http" or http_libraries_imported()]
+    places = fault_list(chosen, setup_calls)
+    for place in places:
+        ArmedFault.of(place, "")  # raises ResourceUsageError for a callable that is not there
+    return places
+
+
 def audit_resource_class(
     fresh_run: Callable[[], AbstractContextManager[RunTarget]],
     resource_class: type[Any],
@@ -171,11 +171,14 @@ def audit_resource_class(
     max_examples: int,
     use: Callable[[Any], object] | None,
     overrides: dict[str, Any],
+    setup_calls: tuple[str, ...] = (),
 ) -> AuditSummary:
     """Generated configs, each run with no fault and under every fault place that applies to
     it, each run fresh (``fresh_run`` raises what the run broke at its exit), against the
-    rules and the leak audit, in a temporary directory."""
+    rules and the leak audit, in a temporary directory. ``setup_calls`` names the callables
+    the ``setup_call`` place makes fail, one place each."""
     __tracebackhide__ = True
+    places = _audited_places(list(setup_calls))
     plan = plan_for_audit(resource_class, overrides)
     tally = _Tally()
     failures = _Failures()
@@ -183,17 +186,17 @@ def audit_resource_class(
         lambda accepted: _Example(resource_class, accepted.config, accepted.instance)
     )
 
-    def run_once(example: _Example, place: Place | None) -> None:
+    def run_once(example: _Example, place: Fault | None) -> None:
         __tracebackhide__ = True
         named, target = target_of(example.instance, None)
-        armed = None if place is None else ArmedFault(place, target)
+        armed = None if place is None else ArmedFault.of(place, target)
         with fresh_run() as run:
             faulted = FaultedRun(run, named, target, armed)
             try:
                 faulted.check(use)
             except FaultNotApplicable as not_applicable:
                 assert place is not None
-                tally.why_not.setdefault(place.value, not_applicable.why)
+                tally.why_not.setdefault(_tally_name(place), not_applicable.why)
                 return
             except (LifecycleError, PrivateStateLeak, ResourceUsageError):
                 raise
@@ -209,7 +212,7 @@ def audit_resource_class(
                     # The exception's own text shows a secret: leave it out of the report.
                     raise failure from None
                 raise failure from users
-        tally.runs["no fault" if place is None else place.value] += 1
+        tally.runs["no fault" if place is None else _tally_name(place)] += 1
 
     # One failure per cause: no shrinking of several bugs at once (each shrink reruns every
     # place), and no explain phase, whose lines are the plugin's, not the user's.
@@ -226,9 +229,9 @@ def audit_resource_class(
             return
         # Once a run has failed, hypothesis only looks for a smaller example that fails: the
         # place that failed tells, at a seventh of the cost.
-        places = (None, *Place) if failures.error is None else (failures.place,)
-        with _in_temporary_directory():
-            for place in places:
+        to_run = (None, *places) if failures.error is None else (failures.place,)
+        with in_temporary_directory("pytest-resources-audit-"):
+            for place in to_run:
                 try:
                     run_once(resource, place)
                 except BaseException as error:
@@ -259,7 +262,7 @@ def audit_resource_class(
     return AuditSummary(
         resource_class,
         tally.configs,
-        {place: runs[place] for place in ("no fault", *PLACES) if runs[place]},
+        {name: runs[name] for name in ("no fault", *map(_tally_name, places)) if runs[name]},
         {place: why for place, why in tally.why_not.items() if not runs[place]},
         tuple(plan.defaults_kept),
     )

@@ -13,12 +13,10 @@ classes hold only what a user calls: everything here delegates to the engine bel
 from __future__ import annotations
 
 import contextlib
-import gc
 import sys
 import uuid
-import warnings
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,6 +26,7 @@ from dagster import DagsterRun, InitResourceContext
 from pydantic import PrivateAttr
 
 from pytest_resources._dagster import ScopedResourcesBuilder
+from pytest_resources._environ import in_temporary_directory
 from pytest_resources._errors import ResourceUsageError
 from pytest_resources._hooks import Location
 from pytest_resources._initialization import Initialization, RunTarget, user_line
@@ -37,6 +36,7 @@ from pytest_resources._ledger import Ledger
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
 from pytest_resources._problems import report_problems
 from pytest_resources._recording import Recording
+from pytest_resources._release_check import finalize_dropped
 from pytest_resources._settings import Settings
 from pytest_resources._totals import SessionTotals
 
@@ -335,16 +335,11 @@ class Session:
             return
         self.totals.add(test.ledger, expected_to_fail=expected_to_fail)
         release_checked = test.ledger.release_checked
+        copies = test.ledger.release_checked_copies
         test.release()
+        del test
         if release_checked:
-            # Records hold reference cycles (Dagster caches a resource definition on the live
-            # copy), so what a broken resource left unclosed would otherwise be finalized, and
-            # warn, in whichever later test the garbage collector runs. Finalized here, in its
-            # own test, whose release check reported it already.
-            del test
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ResourceWarning)
-                gc.collect()
+            finalize_dropped(copies)
 
     @property
     def current(self) -> TestRuns:
@@ -428,9 +423,10 @@ class RunContext:
         key: str | None = None,
         use: Callable[[Any], object] | None = None,
     ) -> Lifecycle:
-        """:meth:`Run.check` in a fresh run: one hypothesis example, checked on its own."""
+        """:meth:`Run.check` in a fresh run and a fresh temporary working directory: one
+        hypothesis example, checked on its own, writing nothing into the project."""
         __tracebackhide__ = True
-        with self.run() as run:
+        with self.run() as run, in_temporary_directory("pytest-resources-check-"):
             return run.check(resource, fault=fault, key=key, use=use)
 
     def audit(
@@ -440,12 +436,15 @@ class RunContext:
         *,
         max_examples: int = 20,
         use: Callable[[Any], object] | None = None,
+        setup_calls: Iterable[str] = (),
         **overrides: Any,
     ) -> AuditSummary:
         """``max_examples`` generated configs (``overrides`` as for :func:`resource_configs`),
         each run with no fault and under every fault place that applies, each run fresh and in a
         temporary working directory, against every rule and the leak audit; a broken one fails
-        with hypothesis' minimal example. What to add first to an existing code base."""
+        with hypothesis' minimal example. ``setup_calls`` names callables ("pkg.module.func")
+        that the ``setup_call`` place makes fail while the resource's setup runs. What to add
+        first to an existing code base."""
         __tracebackhide__ = True
         from pytest_resources._audit import audit_resource_class  # loads hypothesis
 
@@ -456,6 +455,7 @@ class RunContext:
             max_examples=max_examples,
             use=use,
             overrides=overrides,
+            setup_calls=tuple(setup_calls),
         )
         test.ledger.audits.append(summary)
         return summary

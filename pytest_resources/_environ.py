@@ -1,9 +1,11 @@
-"""Variables set in ``os.environ`` for a block, and restored after it. Cheap to import."""
+"""Variables set in ``os.environ``, or a fresh working directory, for a block, and restored
+after it. Cheap to import."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 
 
@@ -26,3 +28,17 @@ def env_applied(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextlib.contextmanager
+def in_temporary_directory(prefix: str) -> Iterator[None]:
+    """Run in a fresh, empty working directory, removed afterwards: whatever a resource creates
+    from a relative path lands there, not in the project."""
+    previous = os.getcwd()
+    # A resource may leave what cannot be removed (a read-only directory): never fail for it.
+    with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as directory:
+        os.chdir(directory)
+        try:
+            yield
+        finally:
+            os.chdir(previous)

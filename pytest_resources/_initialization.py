@@ -323,6 +323,8 @@ class Initialization:
             else []
         )
         ledger = self._run.ledger
+        if self._release is not None:
+            ledger.watch_finalization(live_copy for _key, live_copy in self.recording.live_copies)
         if self in ledger.open_initializations:
             ledger.open_initializations.remove(self)
         never_exited = (f"run_context.open() at {self._opened_at}",) if self._forgotten else ()

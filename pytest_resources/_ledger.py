@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -70,8 +71,10 @@ class Ledger:
     entries: list[Entry] = field(default_factory=list)
     # What run_context.audit checked (AuditSummary), for the session's totals.
     audits: list[Any] = field(default_factory=list)
-    # Whether a run of this test watched what its resources released (the release check).
+    # Whether a run of this test watched what its resources released (the release check), and
+    # the live copies of such runs, to finalize when the test ends (Session.end_test).
     release_checked: bool = False
+    release_checked_copies: list[weakref.ref[Any]] = field(default_factory=list)
     # What the leak audit of this test's runs could not inspect (NotInspected), for its report.
     not_inspected: list[Any] = field(default_factory=list)
     # Initializations entered and not yet exited, oldest first.
@@ -131,6 +134,11 @@ class Ledger:
                 opened.__exit__(None, None, None)
             if opened in self.open_initializations:  # its exit failed before it could finish
                 self.open_initializations.remove(opened)
+
+    def watch_finalization(self, live_copies: Iterable[Any]) -> None:
+        for live_copy in live_copies:
+            with contextlib.suppress(TypeError):  # a value that takes no weak reference
+                self.release_checked_copies.append(weakref.ref(live_copy))
 
     def release(self) -> None:
         """Drop the test's records and live values when it ends (see Recording.release)."""

@@ -235,14 +235,19 @@ class Recording:
     @contextlib.contextmanager
     def setting_up(self, key: str) -> Iterator[None]:
         observer = self.setup_observer
-        if observer is None:
+        fault = self.fault
+        if observer is None and fault is None:
             yield
             return
-        observer.before_setup(key)
-        try:
-            yield
-        finally:
-            observer.after_setup(key)
+        with contextlib.nullcontext() if fault is None else fault.setup_window(key):
+            if observer is None:
+                yield
+                return
+            observer.before_setup(key)
+            try:
+                yield
+            finally:
+                observer.after_setup(key)
 
     def close(self) -> None:
         """Keep only what the test's report and ``lifecycle()`` read once the run's rules are
@@ -318,3 +323,6 @@ class FaultPoint(Protocol):
 
     def is_injected(self, error: BaseException | None) -> bool:
         """Whether ``error`` is (or was caused by) the injected failure."""
+
+    def setup_window(self, key: str) -> contextlib.AbstractContextManager[None]:
+        """Entered around each setup hook of ``key``: where a fault inside setup can fire."""

@@ -157,6 +157,8 @@ def test_fault_places_are_their_names_in_the_order_a_run_meets_them() -> None:
     assert PLACES == (
         "nested_setup",
         "setup",
+        "setup_call",
+        "setup_http",
         "create_resource",
         "later_setup",
         "body",
@@ -165,12 +167,15 @@ def test_fault_places_are_their_names_in_the_order_a_run_meets_them() -> None:
     assert [place.hook for place in Place] == [
         Hook.SETUP,
         Hook.SETUP,
+        None,
+        None,
         Hook.CREATE,
         None,
         None,
         Hook.TEARDOWN,
     ]
     assert repr(Fault("body")) == "Fault(where='body')"
+    assert repr(Fault("setup_call", call="m.f")) == "Fault(where='setup_call', call='m.f')"
 
 
 @pytest.mark.parametrize(
@@ -178,7 +183,8 @@ def test_fault_places_are_their_names_in_the_order_a_run_meets_them() -> None:
     [lambda: Fault("setpu"), lambda: faults(places=["setpu"]), lambda: faults(places=[])],
 )
 def test_an_unknown_fault_place_is_a_usage_error_naming_the_places(misuse: object) -> None:
-    with pytest.raises(ResourceUsageError, match="'nested_setup', 'setup', 'create_resource'"):
+    places = "'nested_setup', 'setup', 'setup_call', 'setup_http', 'create_resource'"
+    with pytest.raises(ResourceUsageError, match=places):
         misuse()  # type: ignore[operator]
 
 

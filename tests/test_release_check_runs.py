@@ -362,3 +362,55 @@ def test_leaves_a_thread(run_context, tmp_path):
         ]
     )
     result.stdout.no_fnmatch_line("*- warning: ResourceWarning: unclosed file*")
+
+
+def test_what_a_checked_test_left_unclosed_is_finalized_in_that_test(
+    pytester: pytest.Pytester,
+) -> None:
+    # A live copy that keeps its file is garbage once its test ends (Dagster's records form
+    # reference cycles): the checked test finalizes it, at the price of a young collection
+    # (a full one only if a copy is still alive then), so that no later test gets its warning.
+    pytester.makeini("[pytest]\nresources_release_allow = */checked.log\n")
+    pytester.makepyfile(
+        """
+import gc
+import warnings
+
+import dagster as dg
+import pytest
+from pydantic import PrivateAttr
+
+NAMES = ("checked.log", "unchecked.log")
+
+
+class KeepsItsLog(dg.ConfigurableResource):
+    path: str
+    _log: object = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context):
+        self._log = open(self.path, "w")
+
+
+@pytest.mark.release_check
+def test_checked(run_context, tmp_path):
+    with run_context.open(KeepsItsLog(path=str(tmp_path / "checked.log"))):
+        pass  # allowed to stay open: a failed test's report would keep the copy alive
+
+
+def test_unchecked(run_context, tmp_path):
+    with run_context.open(KeepsItsLog(path=str(tmp_path / "unchecked.log"))):
+        pass
+
+
+def test_later():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+    warned = {name for w in caught for name in NAMES if f"/{name}'" in str(w.message)}
+    # Only the unchecked test's file is left to warn here.
+    assert warned == {"unchecked.log"}
+"""
+    )
+    # In a process of its own: what earlier in-process runs keep alive does not blur it.
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-W", "ignore::ResourceWarning")
+    result.assert_outcomes(passed=3)

@@ -36,7 +36,11 @@ from pytest_resources._release_check.state import (
     ProcessState,
     ThreadInfo,
 )
-from pytest_resources._release_check.unclosed import collect_resource_warnings, warned_of
+from pytest_resources._release_check.unclosed import (
+    collect_resource_warnings,
+    finalize_dropped,
+    warned_of,
+)
 
 __all__ = [
     "DEFAULT_ALLOW",
@@ -51,6 +55,7 @@ __all__ = [
     "ThreadInfo",
     "attribute_warnings",
     "collect_resource_warnings",
+    "finalize_dropped",
     "format_leftovers",
     "leftovers",
     "release_check_available",
