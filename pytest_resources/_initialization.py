@@ -21,6 +21,8 @@ from typing import Any
 
 import dagster
 from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
+from dagster._core.definitions.scoped_resources_builder import ScopedResourcesBuilder
+from dagster._core.execution.context.init import InitResourceContext
 from dagster._core.storage.dagster_run import DagsterRun
 
 from pytest_resources._hooks import Location
@@ -76,6 +78,18 @@ class RunTarget:
     @cached_property
     def dagster_run(self) -> DagsterRun:
         return DagsterRun(job_name=_JOB_NAME, run_id=self.run_id)
+
+    @cached_property
+    def init_context(self) -> InitResourceContext:
+        """A real ``InitResourceContext`` bound to this run and the session's instance."""
+        return InitResourceContext(
+            resource_config=None,
+            resources=ScopedResourcesBuilder().build(None),
+            resource_def=None,
+            all_resource_defs={},
+            instance=self.instance,
+            dagster_run=self.dagster_run,
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.run_id[:8]}>"

@@ -16,7 +16,8 @@ from pytest_resources._errors import ResourceUsageError
 from pytest_resources._item_settings import choices_marked_on, settings_from
 
 if TYPE_CHECKING:
-    from pytest_resources._context import RunContext, Session, TestRuns  # noqa: F401
+    from pytest_resources._context import RunContext
+    from pytest_resources._session import Session, TestRuns  # noqa: F401
     from pytest_resources._initialization import Initialization  # noqa: F401
     from pytest_resources._problems import Problems
 
@@ -220,12 +221,13 @@ def run_context(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     Session scoped so that hypothesis' ``@given`` tests may request it; each ``run()`` inside
     such a test is a fresh run, checked on its own.
     """
-    from pytest_resources._context import Session
+    from pytest_resources._context import RunContext
+    from pytest_resources._session import Session
 
     session = Session(settings_from(pytestconfig))
     pytestconfig.stash[_SESSION] = session
     session.warm_up()
-    yield session.run_context
+    yield RunContext(session)
     session.close()
 
 
