@@ -29,8 +29,7 @@ from hypothesis import HealthCheck, given, settings
 
 from bench.run import TokenClient
 from bench.targets import PROPERTY, Verdict
-from pytest_resources import resource_instances
-from pytest_resources import RunContext
+from pytest_resources import RunContext, resource_instances
 from pytest_resources._session import Session
 
 

@@ -44,8 +44,8 @@ from pydantic import PrivateAttr
 
 from bench.targets import DEFAULT_OPEN, NESTED, Verdict
 from pytest_resources import RunContext
-from pytest_resources._session import Session
 from pytest_resources._hooks import Hook
+from pytest_resources._session import Session
 
 VARIANTS = ("open", "audited", "released", "shared", "defaults")
 # open / shared at most this: what recording and the rule checks may add on top of Dagster.

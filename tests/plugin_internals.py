@@ -21,7 +21,6 @@ import pytest_resources._release_check.snapshot as _snapshot
 import pytest_resources._release_watch as _release_watch
 import pytest_resources._strategies.field_kinds as field_kinds
 from pytest_resources import OpenResources, Run, RunContext
-from pytest_resources._session import Session, TestRuns
 from pytest_resources._definitions.loading import DefinitionsError, module_path, parse_target
 from pytest_resources._detectors import (
     annotation_kind,
@@ -69,6 +68,7 @@ from pytest_resources._release_check import (
 from pytest_resources._release_check.snapshot import portable_snapshot
 from pytest_resources._rules import Rule, Violation, format_violations
 from pytest_resources._run_rules import RunFacts, TeardownFailure, check_run
+from pytest_resources._session import Session, TestRuns
 from pytest_resources._strategies import (
     ConfigWithEnv,
     env_applied,
