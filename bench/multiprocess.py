@@ -97,10 +97,11 @@ if variant == "plain":
             times.append(time.perf_counter() - start)
     instance.dispose()
 else:
-    from pytest_resources._context import Session
+    from pytest_resources import RunContext
+from pytest_resources._session import Session
 
     session = Session()
-    context = session.run_context
+    context = RunContext(session)
     for i in range(runs + 1):
         session.begin_test("bench")
         start = time.perf_counter()

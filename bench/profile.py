@@ -24,7 +24,8 @@ from typing import Any
 import dagster
 
 from bench.run import SCENARIOS
-from pytest_resources._context import Session
+from pytest_resources import RunContext
+from pytest_resources._session import Session
 
 # Records accumulate per test; start a new one this often, as bench.run does.
 CALLS_PER_TEST = 100
@@ -33,7 +34,7 @@ CALLS_PER_TEST = 100
 def opens(
     session: Session, resource: Any, use: Any, count: int, *, raw: bool, audit: bool = True
 ) -> None:
-    context = session.run_context
+    context = RunContext(session)
     for number in range(count):
         if number % CALLS_PER_TEST == 0:
             session.end_test()

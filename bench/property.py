@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 
 from bench.run import TokenClient
 from bench.targets import PROPERTY, Verdict
-from pytest_resources import resource_instances
-from pytest_resources._context import Session
+from pytest_resources import RunContext, resource_instances
+from pytest_resources._session import Session
 
 
 def property_loop(examples: int, body: Callable[[TokenClient], None]) -> Callable[[], None]:
@@ -63,7 +63,7 @@ def run(argv: list[str] | None = None) -> list[Verdict]:
     session = Session()
     session.warm_up()
     session.begin_test("bench-property")
-    context = session.run_context
+    context = RunContext(session)
 
     def with_plugin(resource: TokenClient) -> None:
         context.check(resource)

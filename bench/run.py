@@ -43,8 +43,9 @@ import dagster
 from pydantic import PrivateAttr
 
 from bench.targets import DEFAULT_OPEN, NESTED, Verdict
-from pytest_resources._context import Session
+from pytest_resources import RunContext
 from pytest_resources._hooks import Hook
+from pytest_resources._session import Session
 
 VARIANTS = ("open", "audited", "released", "shared", "defaults")
 # open / shared at most this: what recording and the rule checks may add on top of Dagster.
@@ -126,7 +127,7 @@ SCENARIOS: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {
 class Bench:
     def __init__(self) -> None:
         self.session = Session()
-        self.ctx = self.session.run_context
+        self.ctx = RunContext(self.session)
         self.calls_in_test = 0
         # CPU time of this process per call, by variant: what other jobs' load hardly moves.
         self.cpu_ms: dict[str, list[float]] = {variant: [] for variant in VARIANTS}

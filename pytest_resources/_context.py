@@ -1,49 +1,36 @@
 """The facade: ``run_context`` (:class:`RunContext`), the runs it starts (:class:`Run`,
-through :class:`RunScope`), what ``open`` returns (:class:`OpenResources`); and the plugin's
-side of it: the :class:`Session`, and what belongs to the test that is running
-(:class:`TestRuns`).
+through :class:`RunScope`), what ``open`` returns (:class:`OpenResources`).
 
-``run_context`` is session scoped so that hypothesis' ``@given`` tests can request it; what
-belongs to one test lives in a ``TestRuns`` that the plugin swaps in for every test. The public
-classes hold only what a user calls: everything here delegates to the engine below it:
-``_initialization`` (one ``open``), ``_faults`` and ``_audit`` (``check`` and ``audit``),
-``_multiprocess`` (``materialize``).
+``run_context`` is session scoped so that hypothesis' ``@given`` tests can request it; it is a
+view over the plugin's :class:`~pytest_resources._session.Session`, which swaps in a
+``TestRuns`` for every test. The public classes hold only what a user calls: everything here
+delegates to the engine below it: ``_initialization`` (one ``open``), ``_faults`` and ``_audit``
+(``check`` and ``audit``), ``_multiprocess`` (``materialize``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-import uuid
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import dagster
 from dagster import DagsterRun, InitResourceContext
-from pydantic import PrivateAttr
 
-from pytest_resources._dagster import ScopedResourcesBuilder
 from pytest_resources._environ import in_temporary_directory
 from pytest_resources._errors import ResourceUsageError
 from pytest_resources._hooks import Location
 from pytest_resources._initialization import Initialization, RunTarget, user_line
 from pytest_resources._keys import as_named_resources
-from pytest_resources._leak_audit import forget_audited_forms
-from pytest_resources._ledger import Ledger
 from pytest_resources._lifecycle import Lifecycle, lifecycle_of
 from pytest_resources._problems import report_problems
-from pytest_resources._recording import Recording
-from pytest_resources._release_check import finalize_dropped
-from pytest_resources._settings import Settings
-from pytest_resources._totals import SessionTotals
+from pytest_resources._session import Session, TestRuns
 
 if TYPE_CHECKING:
     from pytest_resources._audit import AuditSummary
     from pytest_resources._faults import Fault
-    from pytest_resources._multiprocess._session import MultiprocessSession
     from pytest_resources._multiprocess.result import RunResult
 
 
@@ -94,17 +81,10 @@ class Run:
         """The ``DagsterRun`` the run's resources are initialized with."""
         return self._target.dagster_run
 
-    @cached_property
+    @property
     def init_context(self) -> InitResourceContext:
         """A real ``InitResourceContext`` bound to this run and the session's instance."""
-        return InitResourceContext(
-            resource_config=None,
-            resources=ScopedResourcesBuilder().build(None),
-            resource_def=None,
-            all_resource_defs={},
-            instance=self.instance,
-            dagster_run=self.dagster_run,
-        )
+        return self._target.init_context
 
     def lifecycle(self, key_or_class: str | type[Any]) -> Lifecycle:
         """What was recorded in this run for a resource key or class."""
@@ -171,59 +151,6 @@ class Run:
         return check_resource(self._target, resource, fault=fault, key=key, use=use)
 
 
-class TestRuns:
-    """The test that is running: its settings, its ledger, and its default run."""
-
-    __test__ = False  # not a test class, whatever pytest's naming rules say
-
-    def __init__(self, nodeid: str, settings: Settings, instance: dagster.DagsterInstance):
-        self.nodeid = nodeid
-        self.settings = settings
-        self.ledger = Ledger()
-        self._instance = instance
-
-    @property
-    def recordings(self) -> list[Recording]:
-        return self.ledger.recordings
-
-    @cached_property
-    def default_target(self) -> RunTarget:
-        """The test's default run, for the engine (the marked resources open in it)."""
-        return self.new_target()
-
-    @cached_property
-    def default_run(self) -> Run:
-        return Run(self.default_target)
-
-    def new_target(self) -> RunTarget:
-        return RunTarget(str(uuid.uuid4()), self._instance, self.ledger, self.settings)
-
-    def new_run(self) -> Run:
-        return Run(self.new_target())
-
-    def release(self) -> None:
-        """Drop the test's records and live values when it ends."""
-        self.ledger.release()
-        self.__dict__.pop("default_run", None)
-        self.__dict__.pop("default_target", None)
-        # What the leak audit cached from the test's resources goes with the test.
-        forget_audited_forms()
-
-
-class _WarmUpResource(dagster.ConfigurableResource):  # type: ignore[type-arg]
-    """Opened once per session by :meth:`RunContext.warm_up`, with private state set in setup
-    so that the leak audit builds every serialized form."""
-
-    name: str = "warm-up"
-    _session: str | None = PrivateAttr(default=None)
-
-    def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._session = "pytest-resources warm-up session"
-
-    def teardown_after_execution(self, context: InitResourceContext) -> None:
-        self._session = None
-
-
 class RunScope:
     """What ``run_context.run()`` returns: a context manager giving a fresh :class:`Run` for
     the ``with`` block, which raises at exit what the run broke."""
@@ -233,7 +160,7 @@ class RunScope:
         self._run: Run | None = None
 
     def __enter__(self) -> Run:
-        self._run = self._test_runs.new_run()
+        self._run = Run(self._test_runs.new_target())
         return self._run
 
     def __exit__(
@@ -277,84 +204,6 @@ def _refuse_default_run_under_given() -> None:
     )
 
 
-class Session:
-    """The plugin's side of ``run_context``, one per test session (per xdist worker): the
-    session's Dagster instances and settings, the test that is running, the totals."""
-
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
-        self.totals = SessionTotals()
-        self.run_context = RunContext(self)
-        self._test: TestRuns | None = None
-        self._instance: dagster.DagsterInstance | None = None
-        # The session's second, persistent instance, made by the first multiprocess run.
-        self._multiprocess: MultiprocessSession | None = None
-
-    @property
-    def instance(self) -> dagster.DagsterInstance:
-        if self._instance is None:
-            self._instance = dagster.DagsterInstance.ephemeral()
-        return self._instance
-
-    def multiprocess_session(self) -> MultiprocessSession:
-        if self._multiprocess is None:
-            from pytest_resources._multiprocess._session import MultiprocessSession
-
-            self._multiprocess = multiprocess = MultiprocessSession()
-            # The safety net, should the session never close: close() does it first.
-            weakref.finalize(self, multiprocess.close)
-        return self._multiprocess
-
-    def warm_up(self) -> None:
-        """Pay the session's one-time costs up front (the instance, Dagster's lazy imports), so
-        that the first example of a hypothesis test does not blow its deadline."""
-        # One whole audited open of a resource of our own, outside any test: Dagster compiles
-        # each of its record classes' constructors on first use and keeps the locals of the
-        # frame that called it for good; if that were a frame of a test's run, that test's
-        # live values would outlive it.
-        warm_up = TestRuns("pytest-resources warm-up", Settings(check_secrets=True), self.instance)
-        with warm_up.new_run().open(_WarmUpResource(), key="warm_up"):
-            pass
-        warm_up.release()
-
-    def close(self) -> None:
-        if self._instance is not None:
-            self._instance.dispose()
-            self._instance = None
-        if self._multiprocess is not None:
-            self._multiprocess.close()
-            self._multiprocess = None
-
-    def begin_test(self, nodeid: str, settings: Settings | None = None) -> TestRuns:
-        self._test = TestRuns(nodeid, settings or self.settings, self.instance)
-        return self._test
-
-    def end_test(self, *, expected_to_fail: bool = False) -> None:
-        test, self._test = self._test, None
-        if test is None:
-            return
-        self.totals.add(test.ledger, expected_to_fail=expected_to_fail)
-        release_checked = test.ledger.release_checked
-        copies = test.ledger.release_checked_copies
-        test.release()
-        del test
-        if release_checked:
-            finalize_dropped(copies)
-
-    @property
-    def current(self) -> TestRuns:
-        __tracebackhide__ = True
-        if self._test is None:
-            raise ResourceUsageError(
-                "run_context records the runs of the test that is running, and no test is "
-                "running here: it was used in a fixture wider than a function (session, "
-                "package, module or class scope) or outside a test. Use it in the test or in a "
-                "function-scoped fixture; Dagster opens a run's resources once per run, so a "
-                "resource opened per test is what a run does."
-            )
-        return self._test
-
-
 class RunContext:
     """The ``run_context`` fixture: real Dagster run contexts for the current test.
 
@@ -365,6 +214,9 @@ class RunContext:
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    def _default_run(self) -> Run:
+        return Run(self._session.current.default_target)
+
     @property
     def instance(self) -> dagster.DagsterInstance:
         """One ephemeral ``DagsterInstance`` per test session (per xdist worker)."""
@@ -373,12 +225,12 @@ class RunContext:
     @property
     def run_id(self) -> str:
         """The run id of the test's default run."""
-        return self._session.current.default_run.run_id
+        return self._default_run().run_id
 
     @property
     def init_context(self) -> InitResourceContext:
         """A real ``InitResourceContext`` for the test's default run."""
-        return self._session.current.default_run.init_context
+        return self._default_run().init_context
 
     def open(
         self,
@@ -395,7 +247,7 @@ class RunContext:
         """Open resources in the test's default run; see :meth:`Run.open`."""
         __tracebackhide__ = True
         _refuse_default_run_under_given()
-        return self._session.current.default_run.open(
+        return self._default_run().open(
             resources,
             key=key,
             resource_config=resource_config,

@@ -20,9 +20,9 @@ from types import FrameType, TracebackType
 from typing import Any
 
 import dagster
-from dagster import DagsterRun
+from dagster import DagsterRun, InitResourceContext
 
-from pytest_resources._dagster import ConfigurableResourceFactory
+from pytest_resources._dagster import ConfigurableResourceFactory, ScopedResourcesBuilder
 from pytest_resources._hooks import Location
 from pytest_resources._leak_audit import (
     NotInspected,
@@ -77,6 +77,18 @@ class RunTarget:
     @cached_property
     def dagster_run(self) -> DagsterRun:
         return DagsterRun(job_name=_JOB_NAME, run_id=self.run_id)
+
+    @cached_property
+    def init_context(self) -> InitResourceContext:
+        """A real ``InitResourceContext`` bound to this run and the session's instance."""
+        return InitResourceContext(
+            resource_config=None,
+            resources=ScopedResourcesBuilder().build(None),
+            resource_def=None,
+            all_resource_defs={},
+            instance=self.instance,
+            dagster_run=self.dagster_run,
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.run_id[:8]}>"

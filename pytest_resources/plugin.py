@@ -13,12 +13,24 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_resources._errors import ResourceUsageError, UnsupportedDagster
-from pytest_resources._item_settings import choices_marked_on, settings_from
+from pytest_resources._fixture_graph import (
+    fixtures_being_set_up,
+    fixtures_using,
+    refuse_marker_under_given,
+)
+from pytest_resources._item_settings import (
+    add_markers,
+    add_options,
+    choices_marked_on,
+    code_location_requested,
+    settings_from,
+)
 
 if TYPE_CHECKING:
-    from pytest_resources._context import RunContext, Session, TestRuns  # noqa: F401
+    from pytest_resources._context import RunContext
     from pytest_resources._initialization import Initialization  # noqa: F401
     from pytest_resources._problems import Problems
+    from pytest_resources._session import Session, TestRuns  # noqa: F401
 
 _SESSION = pytest.StashKey["Session"]()
 _TEST_RUNS = pytest.StashKey["TestRuns"]()
@@ -48,104 +60,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini(
-        "resources_leak_audit",
-        type="bool",
-        default=True,
-        help="pytest-resources: audit every opened resource for private state in its serialized "
-        "config (default: true).",
-    )
-    parser.addini(
-        "resources_leak_audit_reason",
-        default="",
-        help="pytest-resources: why the project switched the leak audit off (shown in the header).",
-    )
-    parser.addini(
-        "resources_release_check",
-        type="bool",
-        default=False,
-        help="pytest-resources: fail when files, sockets, threads or child processes are left "
-        "open after a run's teardown (default: false).",
-    )
-    parser.addini(
-        "resources_release_allow",
-        type="linelist",
-        default=[],
-        help="pytest-resources: what the release check may find left open: fnmatch patterns of "
-        "paths or socket addresses, or 'thread:NAME-PATTERN'.",
-    )
-    parser.addini(
-        "resources_check_secrets",
-        type="bool",
-        default=False,
-        help="pytest-resources: also fail on secret config (EnvVar, dagster__is_secret) shown in "
-        "plaintext in repr() or the repository snapshot (default: false).",
-    )
-    parser.addini(
-        "resources_strict_detectors",
-        type="bool",
-        default=False,
-        help="pytest-resources: widen the misspelled-hook and live-value detectors to what is "
-        "probably, not certainly, a defect (default: false).",
-    )
-    group = parser.getgroup("pytest-resources")
-    from pytest_resources._report.options import add_report_options  # pytest alone
-
-    add_report_options(group)
-    group.addoption(
-        "--dagster-definitions",
-        nargs="?",
-        const="",
-        default=None,
-        metavar="MODULE[:ATTRIBUTE]",
-        help="check every resource of a code location: one test per resource key of its "
-        "Definitions. Without a value: the ini option dagster_definitions, else the module of "
-        "pyproject.toml's [tool.dagster] or [tool.dg.project].",
-    )
-    group.addoption(
-        "--dagster-definitions-env",
-        default=None,
-        metavar="FILE",
-        help="a .env file with the variables the code location's EnvVars read (default: .env "
-        "in the rootdir, when there is one).",
-    )
-    group.addoption(
-        "--dagster-definitions-audit",
-        type=int,
-        default=None,
-        metavar="N",
-        help="also audit each resource class of the code location with N generated configs "
-        "under every injected fault (default: the ini option, else 0).",
-    )
-    parser.addini(
-        "dagster_definitions",
-        default="",
-        help="pytest-resources: the code location (MODULE[:ATTRIBUTE]) whose resources every run "
-        "checks, as --dagster-definitions does.",
-    )
-    parser.addini(
-        "dagster_definitions_env",
-        default="",
-        help="pytest-resources: the .env file for --dagster-definitions.",
-    )
-    parser.addini(
-        "dagster_definitions_audit",
-        default="0",
-        help="pytest-resources: generated configs per resource class for --dagster-definitions.",
-    )
-    parser.addini(
-        "dagster_definitions_audit_fields",
-        type="linelist",
-        default=[],
-        help="pytest-resources: fields the audits of --dagster-definitions-audit pin, one "
-        "'CLASS.field = value' line each (value a Python literal).",
-    )
-
-
-def _code_location_requested(config: pytest.Config) -> bool:
-    return config.getoption("dagster_definitions") is not None or bool(
-        str(config.getini("dagster_definitions")).strip()
-    )
+    add_options(parser)
 
 
 def _unsupported_dagster() -> str | None:
@@ -162,7 +77,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_resources._report.options import configure_report
 
     configure_report(config, lambda item: item.stash.get(_TEST_RUNS, None))
-    if _code_location_requested(config):
+    if code_location_requested(config):
         unsupported = _unsupported_dagster()
         if unsupported:
             raise pytest.UsageError(unsupported)
@@ -176,23 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
                     f"pytest-resources: {name} applies to a code location, and none is named: "
                     "add --dagster-definitions[=MODULE] (or the ini option dagster_definitions)"
                 )
-    config.addinivalue_line(
-        "markers",
-        "resource(resource, /, **config_or_options): open a Dagster resource for this test "
-        "through Dagster's own initialization. A class takes its config as keyword arguments: "
-        "resource(MyResource, host='db'); an instance takes options: "
-        "resource(MyResource(host='db'), key='db', leak_audit=False).",
-    )
-    config.addinivalue_line(
-        "markers",
-        "release_check: fail this test when its runs leave files, sockets, threads or child "
-        "processes open after teardown.",
-    )
-    config.addinivalue_line(
-        "markers",
-        "no_leak_audit(reason): do not audit this test's resources for private state in their "
-        "serialized config.",
-    )
+    add_markers(config)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -262,12 +161,13 @@ def run_context(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     unsupported = _unsupported_dagster()
     if unsupported:
         pytest.fail(unsupported, pytrace=False)
-    from pytest_resources._context import Session
+    from pytest_resources._context import RunContext
+    from pytest_resources._session import Session
 
     session = Session(settings_from(pytestconfig))
     pytestconfig.stash[_SESSION] = session
     session.warm_up()
-    yield session.run_context
+    yield RunContext(session)
     session.close()
 
 
@@ -375,7 +275,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     """Open the marked resources after every fixture of the test is set up."""
     __tracebackhide__ = True
     if item.get_closest_marker("resource") is not None:
-        _refuse_marker_under_given(item)
+        refuse_marker_under_given(item)
     try:
         result = yield
     except BaseException as error:
@@ -385,37 +285,6 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
         raise
     _open_pending_marks(item)
     return result
-
-
-def _refuse_marker_under_given(item: pytest.Item) -> None:
-    """Say why hypothesis refuses the ``resource`` fixture in a ``@given`` test, and what to do,
-    before its health check fails the test with no word about resources."""
-    function: Any = getattr(item, "function", None)
-    if not getattr(function, "is_hypothesis_test", False):
-        return
-    import inspect
-
-    from hypothesis import HealthCheck
-    from hypothesis import settings as hypothesis_settings
-
-    requested = sorted({"resource", "resources"} & set(inspect.signature(function).parameters))
-    # Where hypothesis' own pytest plugin reads the test's settings from.
-    settings: Any = (
-        getattr(getattr(item, "obj", None), "_hypothesis_internal_use_settings", None)
-        or hypothesis_settings.default
-    )
-    if not requested or HealthCheck.function_scoped_fixture in settings.suppress_health_check:
-        return
-    pytest.fail(
-        f"@pytest.mark.resource with @given: the marked resource opens once for the whole test, "
-        f"so every example hypothesis generates shares one live value in one run, and "
-        f"hypothesis' function_scoped_fixture health check refuses the {requested[0]!r} "
-        "fixture. To check each example on its own, drop the mark and open a fresh run per "
-        "example: `with run_context.run() as run, run.open(MyResource(...)) as live:`. To "
-        "share one live resource across the examples on purpose, add "
-        "@settings(suppress_health_check=[HealthCheck.function_scoped_fixture]).",
-        pytrace=False,
-    )
 
 
 def _mark_shown(test_runs: TestRuns, error: BaseException) -> None:
@@ -529,51 +398,20 @@ def pytest_runtest_makereport(
     return report
 
 
-def _fixtures_using(item: pytest.Item, fixture: str) -> tuple[set[str], list[str]]:
-    """The fixtures of ``item`` that depend, directly or not, on ``fixture``; and the others,
-    in pytest's order."""
-    info = getattr(item, "_fixtureinfo", None)
-    definitions: dict[str, Any] = dict(info.name2fixturedefs) if info is not None else {}
-    depends: dict[str, bool] = {}
-
-    def uses(name: str, seen: frozenset[str]) -> bool:
-        if name == fixture:
-            return True
-        if name not in depends:
-            requested = {arg for d in definitions.get(name, ()) for arg in d.argnames}
-            depends[name] = any(uses(arg, seen | {name}) for arg in requested - seen - {name})
-        return depends[name]
-
-    names: list[str] = list(getattr(item, "fixturenames", ()))
-    using = {name for name in names if name in definitions and uses(name, frozenset())}
-    others = [name for name in names if name in definitions and name not in using]
-    return using - {fixture, "resource", "resources"}, others
-
-
-def _fixtures_being_set_up(request: pytest.FixtureRequest) -> set[str]:
-    """The chain of fixtures whose setup asked for this one (``getfixturevalue`` included)."""
-    names = set()
-    current: Any = request
-    while current is not None:
-        names.add(getattr(current, "fixturename", None))
-        current = getattr(current, "_parent_request", None)
-    return {name for name in names if name}
-
-
 @pytest.fixture
 def _pytest_resources_marked(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """The marked resources' live values, opened after every fixture that does not need them."""
     __tracebackhide__ = True
     item = request.node
     if item.stash.get(_PENDING_MARKS, None) is None and _MARKED_VALUES not in item.stash:
-        asked = "resources" if "resources" in _fixtures_being_set_up(request) else "resource"
+        asked = "resources" if "resources" in fixtures_being_set_up(request) else "resource"
         pytest.fail(
             f"the {asked} fixture hands out resources marked on the test, its class or module "
             "with @pytest.mark.resource(MyResource, field=value); this test has none.",
             pytrace=False,
         )
-    using, others = _fixtures_using(item, _MARKED_FIXTURE)
-    being_set_up = _fixtures_being_set_up(request)
+    using, others = fixtures_using(item, _MARKED_FIXTURE)
+    being_set_up = fixtures_being_set_up(request)
     for name in others:
         if name not in being_set_up and name != "request":
             request.getfixturevalue(name)

@@ -20,8 +20,7 @@ import pytest_resources._release_check.procfs as _procfs
 import pytest_resources._release_check.snapshot as _snapshot
 import pytest_resources._release_watch as _release_watch
 import pytest_resources._strategies.field_kinds as field_kinds
-from pytest_resources import OpenResources, RunContext
-from pytest_resources._context import Session, TestRuns
+from pytest_resources import OpenResources, Run, RunContext
 from pytest_resources._definitions.loading import DefinitionsError, module_path, parse_target
 from pytest_resources._detectors import (
     annotation_kind,
@@ -69,6 +68,7 @@ from pytest_resources._release_check import (
 from pytest_resources._release_check.snapshot import portable_snapshot
 from pytest_resources._rules import Rule, Violation, format_violations
 from pytest_resources._run_rules import RunFacts, TeardownFailure, check_run
+from pytest_resources._session import Session, TestRuns
 from pytest_resources._strategies import (
     ConfigWithEnv,
     env_applied,
@@ -103,6 +103,7 @@ __all__ = [
     "ResolvedConfig",
     "Route",
     "Rule",
+    "Run",
     "RunContext",
     "RunFacts",
     "RunStateWatch",
@@ -194,7 +195,7 @@ class DirectRuns:
 
     def open(self, resources: Any, /, **options: Any) -> OpenResources:
         """As ``run_context.open``, in a fresh run."""
-        return self._test_runs.new_run().open(resources, **options)
+        return Run(self._test_runs.new_target()).open(resources, **options)
 
     def lifecycle(self, key_or_class: str | type[Any]) -> Lifecycle:
         """What was recorded for a key or class in all of this test's runs."""

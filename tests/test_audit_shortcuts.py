@@ -286,7 +286,7 @@ def own_session() -> Iterator[Session]:
 
 @pytest.fixture
 def own_context(own_session: Session) -> RunContext:
-    return own_session.run_context
+    return RunContext(own_session)
 
 
 def test_each_copy_gets_its_own_config_in_one_test(own_context: RunContext) -> None:
@@ -309,7 +309,7 @@ def test_launch_config_and_nested_resources_in_one_test(own_context: RunContext)
 
 
 def test_what_was_cached_goes_with_the_test(own_session: Session) -> None:
-    with own_session.run_context.open(HoldsClient()):
+    with RunContext(own_session).open(HoldsClient()):
         pass
     assert audit_cache._cached_forms
 

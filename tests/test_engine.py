@@ -239,7 +239,7 @@ def test_a_noted_problem_is_shown_by_the_error_that_carries_it_only() -> None:
 def context() -> Iterator[RunContext]:
     session = Session()
     session.begin_test("test_engine")
-    yield session.run_context
+    yield RunContext(session)
     session.end_test()
     session.close()
 

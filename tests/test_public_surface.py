@@ -457,5 +457,5 @@ def test_a_type_a_public_module_exports_is_public() -> None:
     assert exported_by_a_public_module(SearchStrategy)  # hypothesis.strategies.SearchStrategy
     assert exported_by_a_public_module(Path)
     assert exported_by_a_public_module(pytest_resources.Run)
-    assert not exported_by_a_public_module(pytest_resources._context.TestRuns)
+    assert not exported_by_a_public_module(pytest_resources._session.TestRuns)
     assert not exported_by_a_public_module(functools._lru_cache_wrapper)

@@ -17,7 +17,6 @@ from pytest_resources._dagster import (
     PartialResource,
     wrap_resources_for_execution,
 )
-
 from pytest_resources._hooks import holds_run_state
 
 # EnvVar.int() returns a class that dagster does not export.
