@@ -756,3 +756,24 @@ def test_careful(run_context):
     assert "FAILED test_the_audit_draws_declared_bounds_whatever_the_seed.py::test_careful" not in (
         result.stdout.str()
     )
+
+
+@pytest.mark.parametrize(
+    ("accepted", "expected"), [(0, "1 of 1 generated config,"), (2, "1 of 3 generated configs,")]
+)
+def test_a_validator_failure_counts_its_configs_in_the_right_number(
+    accepted: int, expected: str
+) -> None:
+    import dagster as dg
+
+    from pytest_resources._config_failure import odd_error_failure
+    from pytest_resources._strategies.acceptance import Rejection, RejectionStats
+
+    class Window(dg.ConfigurableResource):
+        start: int
+
+    stats = RejectionStats(accepted=accepted)
+    stats.record(
+        Rejection("start", "KeyError: 'start'", "KeyError", "validating Window"), "start=1"
+    )
+    assert expected in str(odd_error_failure(Window, stats))
