@@ -24,11 +24,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import dagster
-from dagster._core.definitions.scoped_resources_builder import ScopedResourcesBuilder
-from dagster._core.execution.context.init import InitResourceContext
-from dagster._core.storage.dagster_run import DagsterRun
+from dagster import DagsterRun, InitResourceContext
 from pydantic import PrivateAttr
 
+from pytest_resources._dagster import ScopedResourcesBuilder
 from pytest_resources._errors import ResourceUsageError
 from pytest_resources._hooks import Location
 from pytest_resources._initialization import Initialization, RunTarget, user_line

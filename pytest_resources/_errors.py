@@ -21,6 +21,14 @@ class ResourceUsageError(Exception):
     """``@pytest.mark.resource`` or ``run_context.open`` was given something it cannot use."""
 
 
+class UnsupportedDagster(ResourceUsageError):
+    """The installed Dagster is one the plugin cannot work with: older than it supports, or
+    without a private name it relies on. Raised at the first use of a plugin feature; its
+    message is shown alone, never a traceback."""
+
+    __pytest_resources_plain__ = True
+
+
 class ReleaseCheckUnavailable(UserWarning):
     """The release check was asked for where it cannot list descriptors and child processes:
     Linux without a readable /proc, another system without psutil (only threads are compared

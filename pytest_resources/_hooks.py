@@ -22,8 +22,8 @@ import _pytest  # pytest and pluggy frames are never the user's code
 import dagster
 import pluggy
 import pytest
-from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
 
+from pytest_resources._dagster import ConfigurableResourceFactory
 from pytest_resources._plain_data import NotPlainData, frozen, remember
 
 

@@ -20,9 +20,9 @@ from types import FrameType, TracebackType
 from typing import Any
 
 import dagster
-from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
-from dagster._core.storage.dagster_run import DagsterRun
+from dagster import DagsterRun
 
+from pytest_resources._dagster import ConfigurableResourceFactory
 from pytest_resources._hooks import Location
 from pytest_resources._leak_audit import (
     NotInspected,
@@ -32,6 +32,7 @@ from pytest_resources._leak_audit import (
     find_private_leaks,
     find_secret_exposures,
     find_yielded_leaks,
+    shared_across_runs,
 )
 from pytest_resources._ledger import Ledger
 from pytest_resources._live_values import UnusableLiveValue, unusable_live_values
@@ -140,8 +141,6 @@ class Initialization:
         if self._opened_at is not None:
             # Opened by the user's code, who must close it (the plugin closes a marker's).
             run.ledger.open_initializations.append(self)
-        if self._check:
-            self._before_setup()
         if self._check and self._settings.release_check:
             # Before anything of the run exists: the event loop below is the run's too.
             self._release = ReleaseWatch.start(self._settings.release_allow)
@@ -153,6 +152,8 @@ class Initialization:
             self._stack.callback(loop.close)
             extra["event_loop"] = loop
         try:
+            if self._check:
+                self._before_setup()
             self._stack.enter_context(recording_active(self.recording))
             built = self._stack.enter_context(
                 dagster.build_resources(
@@ -206,16 +207,24 @@ class Initialization:
 
     def _before_setup(self) -> None:
         """Take each audited resource's resolved config, and what exists before the run."""
+        __tracebackhide__ = True
         for key, registered in self.recording.resources.items():
             if not self._audited(key):
                 continue
             top_level_key = key.split(".", 1)[0]
             launch_config = self._resource_config.get(top_level_key, {}).get("config")
+            source = registered.source
+            # Outside the audit's guard: a misspelled declaration is the user's TypeError.
+            shared = (
+                shared_across_runs(type(source))
+                if isinstance(source, ConfigurableResourceFactory)
+                else None
+            )
             with self._inspecting(key, "before setup"):
-                config = ResolvedConfig.of(registered.source, resource_config=launch_config)
+                config = ResolvedConfig.of(source, resource_config=launch_config)
                 self._config[key] = config
-                if isinstance(registered.source, ConfigurableResourceFactory):
-                    self._watches[key] = RunStateWatch(registered.source, config)
+                if shared is not None:
+                    self._watches[key] = RunStateWatch(source, config, shared, self._run.run_id)
 
     @contextlib.contextmanager
     def _inspecting(self, key: str, when: str) -> Iterator[None]:

@@ -7,11 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster
-from dagster._config.pythonic_config.resource import (
-    ConfigurableResourceFactory,
-    PartialResource,
-)
 
+from pytest_resources._dagster import ConfigurableResourceFactory, PartialResource
 from pytest_resources._errors import ResourceUsageError
 
 

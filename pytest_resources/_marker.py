@@ -9,8 +9,8 @@ from typing import Any
 
 import dagster
 import pydantic
-from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
 
+from pytest_resources._dagster import ConfigurableResourceFactory
 from pytest_resources._errors import ResourceUsageError
 from pytest_resources._keys import default_key, not_a_configurable_resource
 

@@ -14,11 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import dagster
-from dagster._config.pythonic_config.resource import (
-    ConfigurableResourceFactory,
-    PartialResource,
-)
 
+from pytest_resources._dagster import ConfigurableResourceFactory, PartialResource
 from pytest_resources._hooks import Hook, Location, Outcome, describe_exception
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import dagster
 import pytest
-from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
 
 # Frames of the machinery between the user's line and the error.
 _NOT_THE_USERS = {"_pytest", "pluggy", "pytest", "dagster", "dagster_shared", "pytest_resources"}
@@ -113,7 +112,9 @@ def _marked_alone(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str, ob
             is_class = (
                 isinstance(value, type)
                 and not isinstance(value, types.GenericAlias)
-                and issubclass(value, ConfigurableResourceFactory)
+                and issubclass(
+                    value, (dagster.ConfigurableResource, dagster.ConfigurableIOManagerFactory)
+                )
             )
             if not (is_class or isinstance(value, dagster.ResourceDefinition)):
                 continue

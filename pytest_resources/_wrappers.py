@@ -34,9 +34,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
-from dagster._config.pythonic_config.resource import ConfigurableResourceFactory
-from dagster._core.execution import resources_init
-
+from pytest_resources._dagster import ConfigurableResourceFactory, resources_init
 from pytest_resources._hooks import (
     HOOKS,
     Hook,

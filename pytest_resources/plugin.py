@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_resources._errors import ResourceUsageError
+from pytest_resources._errors import ResourceUsageError, UnsupportedDagster
 from pytest_resources._item_settings import choices_marked_on, settings_from
 
 if TYPE_CHECKING:
@@ -145,8 +145,21 @@ def _code_location_requested(config: pytest.Config) -> bool:
     )
 
 
+def _unsupported_dagster() -> str | None:
+    """Why the installed Dagster is one the plugin cannot work with, if it is: checked once a
+    feature is first used, before any module that needs Dagster's internals loads."""
+    try:
+        import pytest_resources._dagster  # noqa: F401
+    except UnsupportedDagster as error:
+        return str(error)
+    return None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if _code_location_requested(config):
+        unsupported = _unsupported_dagster()
+        if unsupported:
+            raise pytest.UsageError(unsupported)
         from pytest_resources._definitions import CodeLocationPlugin
 
         config.pluginmanager.register(CodeLocationPlugin(config), "pytest-resources-definitions")
@@ -240,6 +253,9 @@ def run_context(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     Session scoped so that hypothesis' ``@given`` tests may request it; each ``run()`` inside
     such a test is a fresh run, checked on its own.
     """
+    unsupported = _unsupported_dagster()
+    if unsupported:
+        pytest.fail(unsupported, pytrace=False)
     from pytest_resources._context import Session
 
     session = Session(settings_from(pytestconfig))
@@ -479,7 +495,9 @@ def pytest_make_collect_report(
     """Explain pytest's quirk behind a collection error of ``@pytest.mark.resource(Cls)``."""
     report = yield
     excinfo = getattr(getattr(report, "call", None), "excinfo", None)
-    if report.failed and excinfo is not None and "dagster" in sys.modules:
+    if report.failed and excinfo is not None and excinfo.errisinstance(UnsupportedDagster):
+        report.longrepr = str(excinfo.value)  # a public name imported at the test module's top
+    elif report.failed and excinfo is not None and "dagster" in sys.modules:
         from pytest_resources._reports import explained_collection_error
 
         report.longrepr = explained_collection_error(excinfo, collector.path) or report.longrepr

@@ -116,3 +116,86 @@ def test_the_cycle_finder_sees_imports_inside_functions(tmp_path: Path) -> None:
     assert find_cycle(graph) == ["pkg.a", "pkg.b", "pkg.a"]
     (package / "b.py").write_text("def g():\n    return 1\n")
     assert find_cycle(import_graph(package)) is None
+
+
+# --- the one door to Dagster's internals ---------------------------------------------------------
+
+DOOR = "pytest_resources._dagster"
+
+
+def private_dagster_uses(source: str) -> list[str]:
+    """Each place ``source`` imports or names a private module or attribute of Dagster:
+    ``dagster._x`` imported, reached through the ``dagster`` module (or its alias), or given as
+    a module path in a string. Dunders (``dagster.__version__``) are public."""
+    tree = ast.parse(source)
+    aliases = {"dagster"} | {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name == "dagster"
+    }
+
+    def is_private(name: str) -> bool:
+        return name.startswith("_") and not name.startswith("__")
+
+    found = []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            module = node.module or ""
+            names = [module] + [f"{module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            names = [f"dagster.{node.attr}"] if node.value.id in aliases else []
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names = [node.value] if node.value.startswith("dagster._") else []
+        else:
+            continue
+        found.extend(
+            f"{line}: {name}"
+            for name in names
+            if name.partition(".")[0] == "dagster" and is_private(name.partition(".")[2])
+        )
+    return sorted(set(found))
+
+
+def test_only_the_door_touches_dagsters_internals() -> None:
+    offenders = {
+        name: uses
+        for name, path in module_files(PACKAGE).items()
+        if name != DOOR and (uses := private_dagster_uses(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}, f"import Dagster's private names from {DOOR} only: {offenders}"
+    assert private_dagster_uses((PACKAGE / "_dagster.py").read_text(encoding="utf-8"))
+
+
+def test_the_door_check_sees_every_way_to_reach_a_private_name() -> None:
+    """The check itself can fail: each form of a private name is found, public ones are not."""
+    broken = (
+        "import dagster as dg\n"
+        "import dagster._check\n"
+        "from dagster._core.execution import resources_init\n"
+        "from dagster import _check\n"
+        "def f():\n"
+        "    from dagster._config import process_config\n"
+        "    return dg._core, importlib.import_module('dagster._core.instance')\n"
+    )
+    assert private_dagster_uses(broken) == [
+        "2: dagster._check",
+        "3: dagster._core.execution",
+        "3: dagster._core.execution.resources_init",
+        "4: dagster._check",
+        "6: dagster._config",
+        "6: dagster._config.process_config",
+        "7: dagster._core",
+        "7: dagster._core.instance",
+    ]
+    correct = (
+        "import dagster as dg\n"
+        "from dagster import EnvVar\n"
+        "from pytest_resources._dagster import InstanceRef\n"
+        "print(dg.__version__, dg.EnvVar, other._core, 'dagster.EnvVar')\n"
+    )
+    assert private_dagster_uses(correct) == []

@@ -225,19 +225,24 @@ def test_cached_on_the_class(run_context):
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(
         [
-            "E*resource 'shared_default' (SharedDefault), outlived the run, seen after teardown:",
-            "E*run state _session[[]'token'] = 'to…' (24 chars), stored at *.py:91, still in:",
+            "E*resource 'shared_default' (SharedDefault), outlived the run, seen after teardown "
+            "of run *:",
+            "E*run state _session[[]'token'] = 'to…' (24 chars), stored at *.py:91, made during "
+            "the run, still reachable after its teardown from:",
             "E*user's instance._session[[]'token'], "
             "the default of SharedDefault._session[[]'token']",
-            "E*Keep run state on the live copy only: not on the class, not in a shared default*",
+            "E*If _session is shared across runs on purpose (a connection pool), declare it on the "
+            "class: __shared_across_runs__ = ('_session',).*",
         ]
     )
     result.stdout.fnmatch_lines(
         [
-            "E*resource 'caches_on_class' (CachesOnClass), outlived the run, seen after teardown:",
+            "E*resource 'caches_on_class' (CachesOnClass), outlived the run, seen after teardown "
+            "of run *:",
             "E*run state CachesOnClass.cached_token = 'to…' (24 chars), stored at *.py:99, "
-            "still in:",
+            "made during the run, still reachable after its teardown from:",
             "E*vars(CachesOnClass)[[]'cached_token']",
+            "E*Keep run state on the live copy only: not on the class, not in a shared default*",
         ]
     )
 

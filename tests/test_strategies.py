@@ -347,14 +347,23 @@ class Mode(enum.Enum):
     SAFE = "safe"
 
 
+class LaunchedInner(dg.Config):
+    # Dagster 1.10's schema refuses a default instance of a config with a required field
+    # (Inner(a="x") as a default): every field here has a default.
+    a: str = "x"
+    b: int | None = None
+
+
 class Launchable(dg.ConfigurableResource):
     host: str
     port: int = Field(default=5432, ge=1, le=65535)
     mode: Mode = Mode.SAFE
     tags: list[str] = Field(default_factory=list)
     limits: dict[str, float] = Field(default_factory=dict)
-    inner: Inner = Inner(a="x")
-    pet: Union[Cat, Dog] = Field(default=Cat(), discriminator="kind")  # noqa: UP007
+    inner: LaunchedInner = LaunchedInner()
+    # No default: up to 1.12, Dagster's schema requires a union field even with a default, and
+    # the config it sends leaves out a value equal to that default (launching it then fails).
+    pet: Union[Cat, Dog] = Field(discriminator="kind")  # noqa: UP007
     user_name: str = Field(default="u", alias="user-name")
     timeout: float | None = None
 

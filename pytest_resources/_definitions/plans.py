@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster
-from dagster._config.pythonic_config.resource import (
+
+from pytest_resources._dagster import (
     ConfigurableResourceFactory,
     PartialResource,
+    wrap_resources_for_execution,
 )
-from dagster._core.execution.build_resources import wrap_resources_for_execution
 
 from pytest_resources._hooks import holds_run_state
 

@@ -10,7 +10,8 @@ found as a whole token. See docs/leak-audit.md for the rules and the thresholds.
 Modules, each importing only those before it: ``report`` (the findings and the message),
 ``values`` (what a resource holds), ``config`` (what is config, not run state), ``search``
 (needles in one form), ``forms`` (the forms, searched once per plain data), ``audits`` (the
-audits of the forms), ``run_state`` (what outlives the run).
+audits of the forms), ``run_state`` (what outlives the run); ``process_state`` (what setup adds
+to the process run after run) comes before ``forms``, which forgets it with the test.
 """
 
 from pytest_resources._leak_audit.audits import (
@@ -29,7 +30,7 @@ from pytest_resources._leak_audit.report import (
     format_not_inspected,
     redact,
 )
-from pytest_resources._leak_audit.run_state import RunStateWatch
+from pytest_resources._leak_audit.run_state import RunStateWatch, shared_across_runs
 from pytest_resources._leak_audit.values import describe_error
 
 __all__ = [
@@ -47,5 +48,6 @@ __all__ = [
     "format_leak_report",
     "format_not_inspected",
     "redact",
+    "shared_across_runs",
     "unbuildable_forms",
 ]

@@ -235,29 +235,34 @@ def find_secret_exposures(
     if not needles.needles:
         return exposures
     audits = (
-        [(RESOURCE, model, True)]
+        [(RESOURCE, model)]
         if user_model is None
-        else [(LIVE_COPY, model, False), (USER_INSTANCE, user_model, True)]
+        else [(USER_INSTANCE, user_model), (LIVE_COPY, model)]
     )
-    for audited, audited_model, shows_in_snapshot in audits:
+    # A plain secret shows alike in both objects' repr(): said once, for the user's instance.
+    shown: set[tuple[str, str]] = set()
+    for audited, audited_model in audits:
         forms = [form for form in FORMS if form.is_text]
-        if shows_in_snapshot and is_dagster_resource(audited_model):
+        if audited != LIVE_COPY and is_dagster_resource(audited_model):
             forms.append(SNAPSHOT_FORM)
-        exposures.extend(
-            SecretExposure(
-                resource_key=key,
-                resource_class=type(audited_model).__qualname__,
-                audited=audited,
-                config_field=hit.needle.attribute,
-                reason=hit.needle.detail,
-                form=form.name,
-                path=hit.path,
-                when=when,
-                redacted_value=redact(hit.needle.value),
-                hint=_REPR_HINT if form.is_text else _MARKED_SECRET_HINT,
+        for form, hit in hits_in_forms(audited_model, key, forms, needles, names={}):
+            if (hit.needle.attribute, hit.path) in shown:
+                continue
+            shown.add((hit.needle.attribute, hit.path))
+            exposures.append(
+                SecretExposure(
+                    resource_key=key,
+                    resource_class=type(audited_model).__qualname__,
+                    audited=audited,
+                    config_field=hit.needle.attribute,
+                    reason=hit.needle.detail,
+                    form=form.name,
+                    path=hit.path,
+                    when=when,
+                    redacted_value=redact(hit.needle.value),
+                    hint=_REPR_HINT if form.is_text else _MARKED_SECRET_HINT,
+                )
             )
-            for form, hit in hits_in_forms(audited_model, key, forms, needles, names={})
-        )
     return exposures
 
 

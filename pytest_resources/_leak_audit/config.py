@@ -111,6 +111,10 @@ class ResolvedConfig:
                     if values.is_hashable_scalar(item):
                         self._texts.update(_spellings(item, config=True))
 
+    def identity(self) -> frozenset[str]:
+        """Equal for equal resolved config: ``EnvVar``s by the values they read."""
+        return frozenset([*self._texts, *self._prose])
+
     def covers(self, value: object, depth: int = 0) -> bool:
         """Whether ``value`` is config: resolved config or a plain conversion of it."""
         if not values.is_significant(value):

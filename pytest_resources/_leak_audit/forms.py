@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster
-from dagster._core.execution.build_resources import wrap_resource_for_execution
-from dagster._core.remote_representation.external_data import RepositorySnap
 from pydantic import BaseModel
 
 import pytest_resources._leak_audit.values as values
+from pytest_resources._dagster import RepositorySnap, wrap_resources_for_execution
+from pytest_resources._leak_audit.process_state import forget_previous_runs
 from pytest_resources._leak_audit.search import Hit, NeedleIndex, structure_hits, text_hits
 from pytest_resources._plain_data import NotPlainData, frozen, remember
 
@@ -80,7 +80,7 @@ def _config_schema(model: BaseModel, _key: str) -> object:
     return tree(type(model).to_config_schema().as_field().config_type, 0)  # type: ignore[attr-defined]
 
 
-def _repository_snapshot(model: BaseModel, _key: str) -> object:
+def _repository_snapshot(model: BaseModel, key: str) -> object:
     """The configured values as the UI shows them (``ResourceSnap.configured_values``).
 
     ``RepositorySnap.from_def`` takes them from the resource definition ``Definitions`` wraps
@@ -88,7 +88,7 @@ def _repository_snapshot(model: BaseModel, _key: str) -> object:
     without building the repository around it (which costs a millisecond per config). The
     session's probe checks that the two agree (``_snapshot_of_a_repository``).
     """
-    schema = wrap_resource_for_execution(model).config_schema
+    schema = wrap_resources_for_execution({key: model})[key].config_schema
     configured = json.loads(schema.default_value_as_json_str) if schema.default_provided else {}
     return {"configured_values": configured}
 
@@ -190,8 +190,9 @@ def unbuildable_forms() -> list[str]:
 
 
 def forget_audited_forms() -> None:
-    """Drop the cached forms and hits: called when a test's records are released, so that
-    nothing of the test's resources outlives it here."""
+    """Drop the cached forms and hits, and the sizes after each run: called when a test's
+    records are released, so that nothing of the test's resources outlives it here."""
+    forget_previous_runs()
     _cached_forms.clear()
     _cached_hits.clear()
     _plain_classes.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,20 @@ USER_INSTANCE = "user's instance"
 RESOURCE = "resource"
 YIELDED_VALUE = "value yielded to ops"
 OUTLIVED = "outlived the run"
+GREW = "growth"
+# Where run state outlived its run through a private attribute's default, shared by every
+# instance: the user's instance reaches it too.
+_SHARED_DEFAULT = re.compile(r"^(?:the default of [\w.]*?|user's instance)\.(_\w+)")
+# The summary's noun for each kind of finding, singular and plural.
+_NOUNS = {
+    "leak": ("private-state leak", "private-state leaks"),
+    "secret": ("plaintext secret", "plaintext secrets"),
+    OUTLIVED: ("value of run state outlived its run", "values of run state outlived their run"),
+    GREW: (
+        "container outside the class grew run after run",
+        "containers outside the class grew run after run",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -98,21 +113,23 @@ def format_leak_report(problems: Sequence[Leak | SecretExposure]) -> str:
         if problem.when is not None and problem.when not in whens:
             whens.append(problem.when)
         form, place = problem.path, ""
-        if problem.path.startswith(problem.form) and problem.form != OUTLIVED:
+        if isinstance(problem, Leak) and problem.matched == GREW:
+            form, place = "", problem.path
+        elif problem.path.startswith(problem.form) and problem.form != OUTLIVED:
             form, place = problem.form, problem.path[len(problem.form) :]
         forms = places.setdefault(place, [])
-        if form not in forms:
+        if form and form not in forms:
             forms.append(form)
-    exposures = sum(heading.startswith("secret config field") for _, heading in entries)
-    summary = [
-        f"{count} {noun}{'s' if count != 1 else ''}"
-        for count, noun in (
-            (len(entries) - exposures, "private-state leak"),
-            (exposures, "plaintext secret"),
-        )
-        if count
-    ]
-    lines = [f"{' and '.join(summary)} in serialized config:"]
+    # Counted once per resource and attribute (secret field, global): the same secret in the
+    # live copy's repr() and in the user's instance's is one secret.
+    counts = dict.fromkeys(_NOUNS, 0)
+    for _resource, kind, _name in {_identity(problem) for problem in problems}:
+        counts[kind] += 1
+    said = {kind: f"{n} {_NOUNS[kind][n != 1]}" for kind, n in counts.items() if n}
+    serialized = [said.pop(kind) for kind in ("leak", "secret") if kind in said]
+    summary = [f"{' and '.join(serialized)} in serialized config"] if serialized else []
+    summary.extend(said.values())
+    lines = [f"{' and '.join(summary)}:"]
     previous = None
     for (resource_heading, finding_heading), (whens, places) in entries.items():
         heading = resource_heading + (f", seen {' and '.join(whens)}" if whens else "")
@@ -121,16 +138,37 @@ def format_leak_report(problems: Sequence[Leak | SecretExposure]) -> str:
             previous = heading
         lines.append(f"  {finding_heading}")
         lines.extend(
-            f"    {', '.join(forms)}{': ' + place if place else ''}"
+            f"    {': '.join(part for part in (', '.join(forms), place) if part)}"
             for place, forms in places.items()
         )
     hints = [hint for hint in dict.fromkeys(map(_hint, problems)) if hint]
     return "\n".join([*lines, "", *hints] if hints else lines)
 
 
+def _identity(problem: Leak | SecretExposure) -> tuple[str, str, str]:
+    resource = f"{problem.resource_key} {problem.resource_class}"
+    if isinstance(problem, SecretExposure):
+        return resource, "secret", problem.config_field
+    kind = problem.matched if problem.matched == GREW else problem.audited
+    return resource, kind if kind in _NOUNS else "leak", problem.private_attribute
+
+
 def _hint(problem: Leak | SecretExposure) -> str:
     if isinstance(problem, SecretExposure):
         return problem.hint
+    if problem.matched == GREW:
+        return (
+            "Make setup idempotent across runs: add a logging handler once (check "
+            "logger.handlers first), key a module-level cache by config, and remove in teardown "
+            "what only this run needs."
+        )
+    shared = _SHARED_DEFAULT.search(problem.path)
+    if problem.audited == OUTLIVED and shared:
+        return (
+            f"If {shared.group(1)} is shared across runs on purpose (a connection pool), declare "
+            f"it on the class: __shared_across_runs__ = ({shared.group(1)!r},). Otherwise build "
+            "a new object in its default_factory, and release it in teardown."
+        )
     if problem.audited == OUTLIVED:
         return (
             "Keep run state on the live copy only: not on the class, not in a shared default "
@@ -168,6 +206,10 @@ def _resource_name(key: str | None) -> str:
 
 
 def _finding_heading(problem: Leak | SecretExposure) -> str:
+    if isinstance(problem, Leak) and problem.matched == GREW:
+        return (
+            "setup added to these again, so they grow run after run (sizes with the same config):"
+        )
     if isinstance(problem, SecretExposure):
         return (
             f"secret config field {problem.config_field} ({problem.reason}) = "
@@ -175,8 +217,9 @@ def _finding_heading(problem: Leak | SecretExposure) -> str:
         )
     stored = f", stored at {problem.stored_at}" if problem.stored_at else ""
     if problem.audited == OUTLIVED:
-        return f"run state {problem.private_attribute} = {problem.redacted_value}{stored}, " + (
-            "still in:"
+        return (
+            f"run state {problem.private_attribute} = {problem.redacted_value}{stored}, made "
+            "during the run, still reachable after its teardown from:"
         )
     where = "its name appears as a key in" if problem.matched == "name" else "found in"
     return (

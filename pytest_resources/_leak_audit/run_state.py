@@ -12,7 +12,12 @@ from pydantic import BaseModel
 
 import pytest_resources._leak_audit.values as values
 from pytest_resources._leak_audit.config import ResolvedConfig
-from pytest_resources._leak_audit.report import OUTLIVED, Leak, redact
+from pytest_resources._leak_audit.process_state import (
+    grown_since_previous_run,
+    line_growing,
+    process_state,
+)
+from pytest_resources._leak_audit.report import GREW, OUTLIVED, Leak, redact
 from pytest_resources._leak_audit.search import NeedleIndex, structure_hits
 
 
@@ -29,8 +34,16 @@ class RunStateWatch:
     are found in its closure and the globals it names.
     """
 
-    def __init__(self, user_instance: BaseModel, config: ResolvedConfig) -> None:
+    def __init__(
+        self,
+        user_instance: BaseModel,
+        config: ResolvedConfig,
+        shared: frozenset[str] = frozenset(),
+        run_id: str = "",
+    ) -> None:
         self._user_instance = user_instance
+        self._run = f"run {run_id[:8]}" if run_id else "the run"
+        self._shared = shared
         self._config = config
         self._classes = values.user_classes(type(user_instance))
         self._class_state_before = {cls: _class_state(cls) for cls in self._classes}
@@ -38,10 +51,19 @@ class RunStateWatch:
         roots.extend(v for state in self._class_state_before.values() for v, _ in state.values())
         self._existing = _reachable_ids(roots)
         self._run_state: list[values.Needle] = []
+        self._process_before = process_state(self._modules_classes())
+
+    def _modules_classes(self) -> list[type]:
+        nested = [type(model) for _, model in values.nested_models(self._user_instance)]
+        return [*self._classes, *(k for cls in nested for k in values.user_classes(cls))]
 
     def after_setup(self, live_copy: BaseModel) -> None:
         """Learn the run's state from the live copy, while it holds it."""
         needles, _names, _skipped = values.private_needles(live_copy)
+        # What a private attribute declared shared across runs reaches is the process's, not
+        # the run's (a pool's connections).
+        shared = [value for name, value in values.private_state(live_copy) if name in self._shared]
+        self._existing |= _reachable_ids(shared)
         self._run_state.extend(needle for needle in needles if self._is_run_state(needle.value))
 
     def _is_run_state(self, value: object) -> bool:
@@ -68,6 +90,7 @@ class RunStateWatch:
                     self._leak(key, hit.needle.attribute, hit.needle.value, hit.path)
                     for hit in structure_hits(where, root, needles, {}, include_private=True)
                 )
+        leaks.extend(self._grown(key))
         # One leak per place: a class attribute found both as changed and by its value once.
         # Inside a place already reported (a client's token inside the client): nothing new.
         by_place: dict[str, Leak] = {}
@@ -99,6 +122,33 @@ class RunStateWatch:
                         path = f"vars({cls.__qualname__})[{name!r}]{leaf_path}"
                         yield self._leak(key, f"{cls.__qualname__}.{name}", leaf, path)
 
+    def _grown(self, key: str | None) -> Iterator[Leak]:
+        """What this run's setup added to outside the class, past the previous run's size.
+        Asked of a top-level resource only, for its nested resources' modules too: a logger is
+        the whole process's, and one growth is one finding."""
+        if key is not None and "." in key:
+            return
+        classes = self._modules_classes()
+        resource_class = type(self._user_instance)
+        identity = (resource_class.__module__, resource_class.__qualname__, self._config.identity())
+        after = process_state(classes)
+        for what, previous, size in grown_since_previous_run(
+            identity, self._run, self._process_before, after, self._is_run_state
+        ):
+            line = line_growing(classes, what)
+            yield Leak(
+                resource_key=key,
+                resource_class=resource_class.__qualname__,
+                audited=OUTLIVED,
+                private_attribute=what,
+                matched=GREW,
+                form=OUTLIVED,
+                path=f"{what}: {previous}, {size} after {self._run}"
+                + (f", added to at {line}" if line else ""),
+                when=f"after teardown of {self._run}",
+                redacted_value=f"{size} items",
+            )
+
     def _leak(self, key: str | None, attribute: str, value: object, path: str) -> Leak:
         return Leak(
             stored_at=values.storing_line(type(self._user_instance), attribute),
@@ -109,9 +159,33 @@ class RunStateWatch:
             matched="value",
             form=OUTLIVED,
             path=path,
-            when="after teardown",
+            when=f"after teardown of {self._run}",
             redacted_value=redact(value),
         )
+
+
+def shared_across_runs(cls: type) -> frozenset[str]:
+    """The private attributes ``cls`` declares shared across runs on purpose, such as a pool
+    every run borrows from: ``__shared_across_runs__ = ("_pool",)``. A name that is not one of
+    its private attributes (a typo) is a ``TypeError``."""
+    __tracebackhide__ = True
+    declared = getattr(cls, "__shared_across_runs__", ())
+    names = (declared,) if isinstance(declared, str) else declared
+    private = sorted(
+        name for name in getattr(cls, "__private_attributes__", {}) if not values.is_internal(name)
+    )
+    unknown = (
+        [repr(name) for name in names if name not in private]
+        if isinstance(names, list | tuple | set | frozenset)
+        else [repr(names)]
+    )
+    if unknown:
+        raise TypeError(
+            f"{cls.__qualname__}.__shared_across_runs__ names {', '.join(unknown)}, not a private "
+            f"attribute of {cls.__qualname__}; give a tuple of its private attributes: "
+            f"{', '.join(private) or 'it has none'}."
+        )
+    return frozenset(names)
 
 
 def _class_state(cls: type) -> dict[str, tuple[object, object]]:

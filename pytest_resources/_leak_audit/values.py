@@ -15,8 +15,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from dagster._config.field_utils import EnvVar, IntEnvVar
+from dagster import EnvVar
 from pydantic import BaseModel
+
+from pytest_resources._dagster import IntEnvVar
 
 # Values below these sizes are too common to tell private state from a coincidence: a private
 # "ready" or 8080 equal to some config value says nothing. Real secrets, ids and URLs are longer.
@@ -296,7 +298,7 @@ def storing_line(resource_class: type, attribute: str, fields: Iterable[str] = (
     name = re.split(r"[\[(]", attribute, maxsplit=1)[0].rsplit(".", 1)[-1]
     if not name.isidentifier():
         return None
-    lines = [line for klass in user_classes(resource_class) for line in _source_lines(klass)]
+    lines = [line for klass in user_classes(resource_class) for line in source_lines(klass)]
     mentions = [re.compile(rf"""(?:\.|['"]){re.escape(field)}\b""") for field in fields]
     quoted = rf"""['"]{re.escape(name)}['"]"""
     assigns = re.compile(
@@ -311,15 +313,19 @@ def storing_line(resource_class: type, attribute: str, fields: Iterable[str] = (
     ):
         for filename, lineno, line in lines:
             if found(line):
-                try:
-                    shown = os.path.relpath(filename)
-                except ValueError:  # another drive on Windows
-                    shown = filename
-                return f"{filename if shown.startswith('..') else shown}:{lineno}"
+                return source_location(filename, lineno)
     return None
 
 
-def _source_lines(klass: type) -> Iterator[tuple[str, int, str]]:
+def source_location(filename: str, lineno: int) -> str:
+    try:
+        shown = os.path.relpath(filename)
+    except ValueError:  # another drive on Windows
+        shown = filename
+    return f"{filename if shown.startswith('..') else shown}:{lineno}"
+
+
+def source_lines(klass: type) -> Iterator[tuple[str, int, str]]:
     """The source lines of ``klass``'s own functions (hooks and helpers), read from the lines
     their code objects span: cheap, unlike finding a class's source, which parses its module."""
     for member in vars(klass).values():

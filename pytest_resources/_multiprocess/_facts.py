@@ -40,11 +40,7 @@ def run_facts(result: Any, *, orchestrator_pid: int | None) -> RunFacts:
 def _step_processes(result: Any, orchestrator_pid: int) -> tuple[StepProcess, ...]:
     """Each process that ran steps, with the resources its steps need (Dagster initializes only
     those, and what they need in turn)."""
-    from dagster._core.execution.api import create_execution_plan
-    from dagster._core.execution.resources_init import (
-        get_required_resource_keys_for_step,
-        resolve_resource_dependencies,
-    )
+    from pytest_resources._dagster import create_execution_plan, resources_init
 
     job = result.job_def
     steps_by_pid: dict[int, set[str]] = {}
@@ -54,12 +50,14 @@ def _step_processes(result: Any, orchestrator_pid: int) -> tuple[StepProcess, ..
     if not steps_by_pid:
         return ()
     plan = create_execution_plan(job, run_config=result.dagster_run.run_config)
-    dependencies = resolve_resource_dependencies(job.resource_defs)
+    dependencies = resources_init.resolve_resource_dependencies(job.resource_defs)
     processes = []
     for pid, step_keys in steps_by_pid.items():
         needed: set[str] = set()
         for step_key in step_keys:
-            needed |= get_required_resource_keys_for_step(job, plan.get_step_by_key(step_key), plan)
+            needed |= resources_init.get_required_resource_keys_for_step(
+                job, plan.get_step_by_key(step_key), plan
+            )
         pending = list(needed)
         while pending:  # what the needed resources need in turn
             for dependency in dependencies.get(pending.pop(), set()):

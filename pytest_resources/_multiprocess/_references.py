@@ -13,11 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster
-from dagster._config.pythonic_config.resource import (
-    ConfigurableResourceFactory,
-    PartialResource,
-)
 
+from pytest_resources._dagster import ConfigurableResourceFactory, PartialResource
 from pytest_resources._errors import ResourceUsageError
 from pytest_resources._hooks import describe_exception
 from pytest_resources._multiprocess.jobs import import_reference, rebuild_partial, rebuild_resource

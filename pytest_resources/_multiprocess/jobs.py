@@ -34,7 +34,7 @@ def build_job(
 
 
 def _as_defs(resources: Mapping[str, Any]) -> dict[str, Any]:
-    from dagster._core.execution.build_resources import wrap_resources_for_execution
+    from pytest_resources._dagster import wrap_resources_for_execution
 
     return dict(wrap_resources_for_execution(resources))
 

@@ -24,11 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import dagster
-from dagster._config.pythonic_config.resource import (
-    ConfigurableResourceFactory,
-    PartialResource,
-)
 
+from pytest_resources._dagster import ConfigurableResourceFactory, PartialResource
 from pytest_resources._errors import ResourceUsageError
 from pytest_resources._hooks import Location
 from pytest_resources._initialization import user_frame

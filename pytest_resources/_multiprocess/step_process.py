@@ -32,8 +32,8 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 import dagster
-from dagster._core.instance.ref import InstanceRef
 
+from pytest_resources._dagster import InstanceRef
 from pytest_resources._hooks import Hook, Location, Outcome
 from pytest_resources._multiprocess._wire import LeftOpenRecord, encode, event_record
 from pytest_resources._multiprocess.jobs import build_job, import_reference

@@ -10,11 +10,12 @@ import dagster as dg
 from hypothesis.errors import InvalidArgument
 from pydantic import ValidationError
 
+from pytest_resources._dagster import process_config
 from pytest_resources._strategies.redaction import masked, shown_config, shown_value
 from pytest_resources._strategies.routes import Route
 
 if TYPE_CHECKING:
-    from dagster._core.definitions.definition_config_schema import DefinitionConfigSchema
+    from pytest_resources._dagster import DefinitionConfigSchema
 
 ConfigT = TypeVar("ConfigT", bound=dg.Config)
 
@@ -24,20 +25,13 @@ ConfigT = TypeVar("ConfigT", bound=dg.Config)
 _REJECTIONS_BEFORE_GIVING_UP = 20
 
 
-def _private_process_config() -> Callable[[Any, Mapping[str, Any]], Any] | None:
-    try:
-        from dagster._config import process_config
-    except ImportError:  # pragma: no cover - the private API moved: use the public path
-        return None
-    return process_config
-
-
-_PROCESS_CONFIG = _private_process_config()
+# Dagster's private config check, None when it moved (then the public path, slower).
+_PROCESS_CONFIG: Callable[[Any, Mapping[str, Any]], Any] | None = process_config
 
 
 def dagster_errors(schema: "DefinitionConfigSchema", config_dict: Mapping[str, Any]) -> list[str]:
     """What Dagster's config processing says about ``config_dict``, as a run would see it."""
-    if _PROCESS_CONFIG is None:  # pragma: no cover - see _private_process_config
+    if _PROCESS_CONFIG is None:  # pragma: no cover - see _PROCESS_CONFIG
         return dagster_errors_by_public_api(schema, config_dict)
     result = _PROCESS_CONFIG(schema.config_type, config_dict)
     return [error.message for error in result.errors or []]

@@ -24,7 +24,7 @@ from pytest_resources._strategies.routes import (
 from pytest_resources._strategies.scalars import is_path_like, path_names
 
 if TYPE_CHECKING:
-    from dagster._core.definitions.definition_config_schema import DefinitionConfigSchema
+    from pytest_resources._dagster import DefinitionConfigSchema
 
 # Instances of a nested class with some of its fields overridden (the plan of that class).
 NestedInstances = Callable[[type[dg.Config], Mapping[str, Any], Site], st.SearchStrategy[Any]]
