@@ -113,9 +113,10 @@ else:
     # Resource values (instances, partials, plain values) as the ResourceDefinitions Dagster
     # runs: a job's resources replaced for materialize, a code location's dependencies between
     # keys, the configured values the repository snapshot takes from a resource's definition
-    # (_leak_audit/forms.py, without building a repository per config). Public replacement: Definitions(resources=...).get_repository_def()
-    # .get_top_level_resources() wraps them the same way, but refuses a partial set whose
-    # dependencies are elsewhere (a job's own resources) and adds a default io_manager.
+    # (_leak_audit/forms.py, without building a repository per config). Public replacement:
+    # Definitions(resources=...).get_repository_def().get_top_level_resources() wraps them the
+    # same way, but refuses a partial set whose dependencies are elsewhere (a job's own
+    # resources) and adds a default io_manager.
     wrap_resources_for_execution = _find(
         "wrap_resources_for_execution", "dagster._core.execution.build_resources"
     )

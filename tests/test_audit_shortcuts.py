@@ -501,9 +501,9 @@ class _Store(dg.ConfigurableIOManager):
     ids=["defaults", "configured", "nested", "env var", "io manager"],
 )
 def test_the_snapshot_form_is_what_the_repository_snapshot_holds(resource: Any) -> None:
-    assert audit_cache._repository_snapshot(
+    assert audit_cache._repository_snapshot(resource, "r") == audit_cache._snapshot_of_a_repository(
         resource, "r"
-    ) == audit_cache._snapshot_of_a_repository(resource, "r")
+    )
 
 
 def test_a_shortcut_form_that_disagrees_with_its_reference_is_the_plugins_error() -> None:
@@ -515,9 +515,7 @@ def test_a_shortcut_form_that_disagrees_with_its_reference_is_the_plugins_error(
         dagster_only=True,
         reference=lambda model, key: {"configured_values": {"value": "probed"}},
     )
-    agrees = dataclasses.replace(
-        disagrees, name="an agreeing test form", reference=disagrees.build
-    )
+    agrees = dataclasses.replace(disagrees, name="an agreeing test form", reference=disagrees.build)
     try:
         assert not audit_cache._form_available(disagrees)
         assert audit_cache._form_available(agrees)
