@@ -478,7 +478,7 @@ class _Inner(dg.ConfigurableResource):
 class _Outer(dg.ConfigurableResource):
     inner: _Inner
     retries: int = 3
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = Field(default_factory=dict)
 
 
 class _Store(dg.ConfigurableIOManager):
