@@ -112,9 +112,11 @@ else:
     )
     # Resource values (instances, partials, plain values) as the ResourceDefinitions Dagster
     # runs: a job's resources replaced for materialize, a code location's dependencies between
-    # keys. Public replacement: Definitions(resources=...).get_repository_def()
-    # .get_top_level_resources() wraps them the same way, but refuses a partial set whose
-    # dependencies are elsewhere (a job's own resources) and adds a default io_manager.
+    # keys, the configured values the repository snapshot takes from a resource's definition
+    # (_leak_audit/forms.py, without building a repository per config). Public replacement:
+    # Definitions(resources=...).get_repository_def().get_top_level_resources() wraps them the
+    # same way, but refuses a partial set whose dependencies are elsewhere (a job's own
+    # resources) and adds a default io_manager.
     wrap_resources_for_execution = _find(
         "wrap_resources_for_execution", "dagster._core.execution.build_resources"
     )
@@ -139,8 +141,9 @@ else:
     InstanceRef = _find(
         "InstanceRef", "dagster._core.instance.ref", attributes=("config_defaults",)
     )
-    # The repository snapshot the UI shows, whose configured values the leak audit searches
-    # (_leak_audit/forms.py). Public replacement: none.
+    # The repository snapshot the UI shows, whose configured values the leak audit searches: its
+    # shortcut is checked against it once a session (_leak_audit/forms.py). Public replacement:
+    # none.
     RepositorySnap = _find(
         "RepositorySnap",
         "dagster._core.remote_representation.external_data",

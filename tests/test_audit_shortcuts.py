@@ -10,6 +10,7 @@ with the same audit from empty caches.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 import uuid
@@ -465,3 +466,68 @@ def test_a_method_patched_in_after_an_audit_counts(
         )
         leaks = audit(live, "after setup")
     assert "repr()[char 7]" in {leak.path for leak in leaks}
+
+
+# --- the repository snapshot, read without building a repository ------------------------------
+
+
+class _Inner(dg.ConfigurableResource):
+    region: str = "eu"
+
+
+class _Outer(dg.ConfigurableResource):
+    inner: _Inner
+    retries: int = 3
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class _Store(dg.ConfigurableIOManager):
+    root: str
+
+    def handle_output(self, context: Any, obj: Any) -> None: ...
+
+    def load_input(self, context: Any) -> Any: ...
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        _Inner(),
+        _Inner(region="us"),
+        _Outer(inner=_Inner(region="us"), headers={"auth": TOKEN}, retries=0),
+        _Outer(inner=_Inner(), retries=dg.EnvVar.int("RETRIES")),  # type: ignore[arg-type]
+        _Store(root=dg.EnvVar("STORE_ROOT")),
+    ],
+    ids=["defaults", "configured", "nested", "env var", "io manager"],
+)
+def test_the_snapshot_form_is_what_the_repository_snapshot_holds(resource: Any) -> None:
+    assert audit_cache._repository_snapshot(resource, "r") == audit_cache._snapshot_of_a_repository(
+        resource, "r"
+    )
+
+
+def test_a_shortcut_form_that_disagrees_with_its_reference_is_the_plugins_error() -> None:
+    """The probe's twin: a form whose shortcut no longer matches Dagster's own serialization is
+    never used, and said once for the session."""
+    disagrees = audit_cache.Form(
+        "a shortcut test form",
+        lambda model, key: {"configured_values": {}},
+        dagster_only=True,
+        reference=lambda model, key: {"configured_values": {"value": "probed"}},
+    )
+    agrees = dataclasses.replace(disagrees, name="an agreeing test form", reference=disagrees.build)
+    try:
+        assert not audit_cache._form_available(disagrees)
+        assert audit_cache._form_available(agrees)
+        assert [
+            message for message in audit_cache.unbuildable_forms() if "test form" in message
+        ] == [
+            "the leak audit cannot build the form a shortcut test form on dagster "
+            f"{dg.__version__} (ValueError: it differs from what Dagster's own snapshot holds), "
+            "so every audit of this session skipped it. A Dagster API the plugin relies on has "
+            "changed: please report it to pytest-resources, or pin dagster to a version it "
+            "supports."
+        ]
+    finally:
+        audit_cache._probed_forms.pop(disagrees.name, None)
+        audit_cache._probed_forms.pop(agrees.name, None)

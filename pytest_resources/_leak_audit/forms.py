@@ -29,7 +29,7 @@ import dagster
 from pydantic import BaseModel
 
 import pytest_resources._leak_audit.values as values
-from pytest_resources._dagster import RepositorySnap
+from pytest_resources._dagster import RepositorySnap, wrap_resources_for_execution
 from pytest_resources._leak_audit.process_state import forget_previous_runs
 from pytest_resources._leak_audit.search import Hit, NeedleIndex, structure_hits, text_hits
 from pytest_resources._plain_data import NotPlainData, frozen, remember
@@ -46,6 +46,8 @@ class Form:
     build: Callable[[BaseModel, str], object]
     is_text: bool = False
     dagster_only: bool = False
+    # What a form that takes a shortcut through Dagster's code must agree with, on the probe.
+    reference: Callable[[BaseModel, str], object] | None = None
 
 
 def is_dagster_resource(model: BaseModel) -> bool:
@@ -79,36 +81,31 @@ def _config_schema(model: BaseModel, _key: str) -> object:
 
 
 def _repository_snapshot(model: BaseModel, key: str) -> object:
-    """The configured values as the UI shows them (``ResourceSnap.configured_values``), built the
-    way ``dagster dev`` builds them: JSON text, or an env var reference that shows its name.
+    """The configured values as the UI shows them (``ResourceSnap.configured_values``).
 
-    Building a repository costs about a millisecond and depends only on the class, the key and
-    the config, so it is kept by those also for a model whose other forms run the user's code.
+    ``RepositorySnap.from_def`` takes them from the resource definition ``Definitions`` wraps
+    the resource in, as the JSON of its config schema's default: read here the same way,
+    without building the repository around it (which costs a millisecond per config). The
+    session's probe checks that the two agree (``_snapshot_of_a_repository``).
     """
-    try:
-        identity: tuple[object, str, str] | None = (
-            weakref.ref(type(model)),
-            key,
-            model.model_dump_json(),
-        )
-    except Exception:
-        identity = None
-    if identity in _cached_forms:
-        return _cached_forms[identity]
-    repository = dagster.Definitions(resources={key: model}).get_repository_def()
-    snapshot = RepositorySnap.from_def(repository)
-    (resource_snap,) = (snap for snap in snapshot.resources or () if snap.name == key)
-    configured = {}
-    for name, value in resource_snap.configured_values.items():
-        try:
-            configured[name] = json.loads(value) if isinstance(value, str) else {"env": value.name}
-        except ValueError:
-            configured[name] = value
-    if identity is not None:
-        remember(
-            _cached_forms, identity, {"configured_values": configured}, limit=_MAX_CACHED_AUDITS
-        )
+    schema = wrap_resources_for_execution({key: model})[key].config_schema
+    configured = json.loads(schema.default_value_as_json_str) if schema.default_provided else {}
     return {"configured_values": configured}
+
+
+def _snapshot_of_a_repository(model: BaseModel, key: str) -> object:
+    """The same values, taken from the snapshot of a whole repository as ``dagster dev``
+    builds it: JSON text, or an env var reference that shows its name."""
+    repository = dagster.Definitions(resources={key: model}).get_repository_def()
+    (resource_snap,) = (
+        snap for snap in RepositorySnap.from_def(repository).resources or () if snap.name == key
+    )
+    return {
+        "configured_values": {
+            name: json.loads(value) if isinstance(value, str) else {"env": value.name}
+            for name, value in resource_snap.configured_values.items()
+        }
+    }
 
 
 def _pickled_state(model: BaseModel, _key: str) -> object:
@@ -143,7 +140,12 @@ def _pickled_state(model: BaseModel, _key: str) -> object:
     return unpickler.load()
 
 
-SNAPSHOT_FORM = Form("repository snapshot", _repository_snapshot, dagster_only=True)
+SNAPSHOT_FORM = Form(
+    "repository snapshot",
+    _repository_snapshot,
+    dagster_only=True,
+    reference=_snapshot_of_a_repository,
+)
 FORMS: tuple[Form, ...] = (
     Form("model_dump()", lambda model, _key: model.model_dump()),
     Form("model_dump(mode='json')", lambda model, _key: model.model_dump(mode="json")),
@@ -203,7 +205,10 @@ def _form_available(form: Form) -> bool:
             value: str = "probe"
 
         try:
-            form.build(PluginProbe(), "probe")
+            probe = PluginProbe(value="probed")
+            built = form.build(probe, "probe")
+            if form.reference is not None and form.reference(probe, "probe") != built:
+                raise ValueError("it differs from what Dagster's own snapshot holds")
         except Exception as error:
             _probed_forms[form.name] = (
                 f"the leak audit cannot build the form {form.name} on dagster "
