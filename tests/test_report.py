@@ -307,14 +307,15 @@ def test_xdist_and_merged_shards_give_the_report_of_one_process(
 ) -> None:
     pytest.importorskip("xdist")
     pytester.makepyfile(**SHARD_SUITES)
-    pytester.runpytest_subprocess(
+    # In this process where one process will do; xdist needs its own.
+    pytester.runpytest(
         "-p", "no:xdist", "--resources-report=one.html", "--resources-report-json=one.json"
     ).assert_outcomes(passed=4, failed=1)
     pytester.runpytest_subprocess(
         "-n", "2", "--resources-report=xdist.html", "--resources-report-json=xdist.json"
     ).assert_outcomes(passed=4, failed=1)
     for shard in SHARD_SUITES:
-        pytester.runpytest_subprocess(f"{shard}.py", f"--resources-report-json={shard}.json")
+        pytester.runpytest(f"{shard}.py", f"--resources-report-json={shard}.json")
     shards = [str(pytester.path / f"{shard}.json") for shard in SHARD_SUITES]
     merged = pytester.path / "merged.html"
     assert report_main(["merge", *shards, "-o", str(merged), "--json", "merged.json"]) == 0

@@ -154,7 +154,7 @@ def test_a_code_location_asked_for_stops_the_run_with_the_message(
 def test_the_same_tests_pass_on_the_installed_dagster(pytester: pytest.Pytester) -> None:
     """The twin: without the conftest every test passes, the plugin's too."""
     pytester.makepyfile(TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
 
 
