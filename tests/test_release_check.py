@@ -611,3 +611,25 @@ def test_other_warnings_are_passed_on() -> None:
     with pytest.warns(UserWarning, match="not ours"), collect_resource_warnings() as found:
         warnings.warn("not ours", UserWarning, stacklevel=1)
     assert found == []
+
+
+def test_a_file_deleted_while_open_before_the_run_is_not_the_runs(tmp_path: Path) -> None:
+    # pytest removes an older temporary directory while a file in it is still open: the
+    # descriptor then reads "PATH (deleted)", and its warning is still from before the run.
+    import warnings
+
+    from pytest_resources._release_check import take_snapshot, warned_of
+
+    older = open(tmp_path / "older.log", "w")  # noqa: SIM115 - held open across the snapshot
+    (tmp_path / "older.log").unlink()
+    before = take_snapshot()
+    newer = open(tmp_path / "newer.log", "w")  # noqa: SIM115 - opened after the snapshot
+    try:
+        for source, expected in ((older, True), (newer, False)):
+            record = warnings.WarningMessage(
+                ResourceWarning("unclosed file"), ResourceWarning, __file__, 1, source=source
+            )
+            assert warned_of(record, before) is expected
+    finally:
+        older.close()
+        newer.close()

@@ -86,8 +86,11 @@ def warned_of(record: warnings.WarningMessage, before: ProcessState) -> bool:
     (``fd=7``). A run's own leak is missed only if it reopened that path, or got that number
     after the older holder closed it."""
     name = getattr(record.source, "name", None)
-    if isinstance(name, str) and os.path.realpath(name) in before.fds.values():
-        return True
+    if isinstance(name, str):
+        # A file deleted while open (its temporary directory removed) reads "PATH (deleted)".
+        path = os.path.realpath(name)
+        if path in before.fds.values() or f"{path} (deleted)" in before.fds.values():
+            return True
     match = _FD_IN_MESSAGE.search(str(record.message))
     return match is not None and int(match.group(1)) in before.fds
 
