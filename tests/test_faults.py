@@ -211,8 +211,8 @@ def test_one_call_audit(pytester: pytest.Pytester) -> None:
         RESOURCES
         + """
 def test_audit_correct(run_context):
-    summary = run_context.audit(Client, max_examples=25)
-    assert summary.examples == 25
+    summary = run_context.audit(Client, max_examples=10)
+    assert summary.examples == 10
     assert str(summary).startswith("audited Client: ")
     print(summary)
 
@@ -225,9 +225,9 @@ def test_audit_broken(run_context):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*audited Client: 25 generated configs, each run with no fault and under every "
-            "fault that applies (no fault 25, nested_setup 25, setup 25, create_resource 25, "
-            "later_setup 25, body 25, teardown 25 runs); every lifecycle rule and the leak "
+            "*audited Client: 10 generated configs, each run with no fault and under every "
+            "fault that applies (no fault 10, nested_setup 10, setup 10, create_resource 10, "
+            "later_setup 10, body 10, teardown 10 runs); every lifecycle rule and the leak "
             "audit held",
         ]
     )

@@ -69,21 +69,55 @@ def _assert_no_traceback_from_the_plugin(result: pytest.RunResult) -> None:
     assert "pytest_resources/" not in output  # no frame of the plugin's files
 
 
+def _summary(result: pytest.RunResult) -> set[str]:
+    """The run's outcome per test and per module that failed to import (its ``-rA`` lines)."""
+    words = ("PASSED ", "FAILED ", "ERROR ")
+    return {line.split(" - ")[0] for line in result.outlines if line.startswith(words)}
+
+
+def _section(result: pytest.RunResult, title: str) -> pytest.LineMatcher:
+    """The lines of the report section headed ``title``, up to the next section."""
+    lines = result.outlines
+    [start] = [i for i, line in enumerate(lines) if line.startswith("_") and f" {title} " in line]
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(("_", "="))), None)
+    return pytest.LineMatcher(lines[start + 1 : end])
+
+
 @pytest.mark.slow(seconds=8)
-def test_a_moved_internal_fails_each_test_using_the_plugin_with_one_message(
+def test_a_moved_internal_fails_each_test_and_module_using_the_plugin_with_one_message(
     pytester: pytest.Pytester,
 ) -> None:
+    """One run for two cases: a test using a plugin fixture or marker errors at its setup, and a
+    test module importing a public name fails that module alone."""
     pytester.makeconftest(MOVED_INTERNAL)
-    pytester.makepyfile(TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2, errors=2)
-    message = [
+    pytester.makepyfile(
+        test_uses=TESTS,
+        test_strategies="from pytest_resources import resource_configs\n\n"
+        "def test_drawn():\n    assert resource_configs\n",
+        test_plain="def test_plain():\n    assert True\n",
+    )
+    # As for any import that fails, pytest stops at a collection error unless told to go on.
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-rA", "--continue-on-collection-errors"
+    )
+    result.assert_outcomes(passed=3, errors=3)
+    assert _summary(result) == {
+        "PASSED test_uses.py::test_plain",
+        "PASSED test_uses.py::test_plain_dagster_still_works",
+        "ERROR test_uses.py::test_run_context",
+        "ERROR test_uses.py::test_marked",
+        "ERROR test_strategies.py",
+        "PASSED test_plain.py::test_plain",
+    }
+    moved = [
         f"pytest-dagster-resources * cannot work with dagster {dagster.__version__}:",
         "  Dagster moved or removed create_execution_plan (looked in dagster._core.execution.api)",
         SUPPORTED,
     ]
-    result.stdout.fnmatch_lines(["*ERROR at setup of test_run_context*", *message])
-    result.stdout.fnmatch_lines(["*ERROR at setup of test_marked*", *message])
+    # Each error's own section holds the message: not one of the others' after it.
+    _section(result, "ERROR at setup of test_run_context").fnmatch_lines(moved)
+    _section(result, "ERROR at setup of test_marked").fnmatch_lines(moved)
+    _section(result, "ERROR collecting test_strategies.py").fnmatch_lines(moved)
     result.stdout.fnmatch_lines(
         [f"*Fix: pin dagster to {NEWEST} (pip install 'dagster=={NEWEST}.*')*"]
     )
@@ -102,31 +136,6 @@ def test_a_dagster_older_than_supported_is_named_with_the_fix(pytester: pytest.P
             "pytest-dagster-resources * cannot work with dagster 1.7.16:",
             "  dagster 1.7.16 is older than 1.8, the oldest it supports",
             f"{SUPPORTED[:-1]}Fix: pip install 'dagster>=1.8'.",
-        ]
-    )
-    _assert_no_traceback_from_the_plugin(result)
-
-
-@pytest.mark.slow(seconds=5)
-def test_a_public_name_imported_by_a_test_module_fails_that_module_alone(
-    pytester: pytest.Pytester,
-) -> None:
-    pytester.makeconftest(MOVED_INTERNAL)
-    pytester.makepyfile(
-        test_strategies="from pytest_resources import resource_configs\n\n"
-        "def test_drawn():\n    assert resource_configs\n",
-        test_plain="def test_plain():\n    assert True\n",
-    )
-    # As for any import that fails, pytest stops at a collection error unless told to go on.
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--continue-on-collection-errors"
-    )
-    result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(
-        [
-            "*ERROR collecting test_strategies.py*",
-            f"pytest-dagster-resources * cannot work with dagster {dagster.__version__}:",
-            "  Dagster moved or removed create_execution_plan *",
         ]
     )
     _assert_no_traceback_from_the_plugin(result)
