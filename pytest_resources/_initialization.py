@@ -335,7 +335,7 @@ class Initialization:
             else []
         )
         ledger = self._run.ledger
-        if self._release is not None:
+        if self._release is not None and self._release.holds_anything_new:
             ledger.watch_finalization(live_copy for _key, live_copy in self.recording.live_copies)
         if self in ledger.open_initializations:
             ledger.open_initializations.remove(self)

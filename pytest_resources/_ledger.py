@@ -71,10 +71,12 @@ class Ledger:
     entries: list[Entry] = field(default_factory=list)
     # What run_context.audit checked (AuditSummary), for the session's totals.
     audits: list[Any] = field(default_factory=list)
-    # Whether a run of this test watched what its resources released (the release check), and
-    # the live copies of such runs, to finalize when the test ends (Session.end_test).
+    # Whether a run of this test watched what its resources released (the release check); the
+    # live copies of such runs that may hold something unclosed, to finalize when the test ends
+    # (Session.end_test); and whether a checked run's copies could not be seen (materialize).
     release_checked: bool = False
     release_checked_copies: list[weakref.ref[Any]] = field(default_factory=list)
+    copies_unseen: bool = False
     # What the leak audit of this test's runs could not inspect (NotInspected), for its report.
     not_inspected: list[Any] = field(default_factory=list)
     # Initializations entered and not yet exited, oldest first.

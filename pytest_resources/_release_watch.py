@@ -13,6 +13,7 @@ from pytest_resources._release_check import (
     Leftover,
     attribute_warnings,
     collect_resource_warnings,
+    holds_anything_new,
     release_check_available,
     take_snapshot,
     unavailable_reason,
@@ -53,4 +54,6 @@ class ReleaseWatch:
         (key to class) is put on that key."""
         left_open = self.attributor.attribute(wait_for_release(self._before, allow=self.allow))
         self._warnings.__exit__(None, None, None)
+        # Whether the run's live copies may hold something whose finalization warns.
+        self.holds_anything_new = holds_anything_new(self._before, take_snapshot())
         return [*left_open, *attribute_warnings(self._found_warnings, resource_classes or {})]

@@ -134,12 +134,10 @@ class Session:
         if test is None:
             return
         self.totals.add(test.ledger, expected_to_fail=expected_to_fail)
-        release_checked = test.ledger.release_checked
-        copies = test.ledger.release_checked_copies
+        copies, unseen = test.ledger.release_checked_copies, test.ledger.copies_unseen
         test.release()
         del test
-        if release_checked:
-            finalize_dropped(copies)
+        finalize_dropped(copies, unseen=unseen)
 
     @property
     def current(self) -> TestRuns:

@@ -103,6 +103,7 @@ def materialize(
     recorder = step_process.ProcessRecorder()
     recorder.fallback_location = location
     ledger.release_checked = ledger.release_checked or settings.release_check
+    ledger.copies_unseen = ledger.copies_unseen or settings.release_check
     config = dict(run_config or {})
     if executor == "in_process":
         executed = _execute_in_process(

@@ -23,7 +23,12 @@ from pytest_resources._release_check.allow_list import (
     AllowList,
 )
 from pytest_resources._release_check.attribution import Attributor, attribute_warnings, setup_lines
-from pytest_resources._release_check.leftovers import Leftover, leftovers, wait_for_release
+from pytest_resources._release_check.leftovers import (
+    Leftover,
+    holds_anything_new,
+    leftovers,
+    wait_for_release,
+)
 from pytest_resources._release_check.report import format_leftovers
 from pytest_resources._release_check.snapshot import (
     release_check_available,
@@ -57,6 +62,7 @@ __all__ = [
     "collect_resource_warnings",
     "finalize_dropped",
     "format_leftovers",
+    "holds_anything_new",
     "leftovers",
     "release_check_available",
     "setup_lines",

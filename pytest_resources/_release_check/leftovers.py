@@ -76,6 +76,17 @@ def leftovers(
     return found
 
 
+def holds_anything_new(before: ProcessState, after: ProcessState) -> bool:
+    """Whether ``after`` holds a descriptor or a child process that ``before`` did not, allowed
+    or not (or cannot tell). Only then can an object of the run hold something unclosed whose
+    finalization warns: an open file or socket has its descriptor, a running ``Popen`` its
+    child."""
+    if not (before.complete and after.complete):
+        return True
+    new_fds = set(after.fds.items()) - set(before.fds.items())
+    return bool(new_fds or set(after.children) - set(before.children))
+
+
 def wait_for_release(
     before: ProcessState,
     *,
