@@ -15,9 +15,9 @@ from pytest_resources._release_check import (
     collect_resource_warnings,
     holds_anything_new,
     release_check_available,
+    settle,
     take_snapshot,
     unavailable_reason,
-    wait_for_release,
     warned_of,
 )
 
@@ -52,8 +52,9 @@ class ReleaseWatch:
     def finish(self, resource_classes: Mapping[str, type[Any]] | None = None) -> list[Leftover]:
         """What is left open; a warning raised in the setup code of one of ``resource_classes``
         (key to class) is put on that key."""
-        left_open = self.attributor.attribute(wait_for_release(self._before, allow=self.allow))
+        found, after = settle(self._before, allow=self.allow)
+        left_open = self.attributor.attribute(found)
         self._warnings.__exit__(None, None, None)
         # Whether the run's live copies may hold something whose finalization warns.
-        self.holds_anything_new = holds_anything_new(self._before, take_snapshot())
+        self.holds_anything_new = holds_anything_new(self._before, after)
         return [*left_open, *attribute_warnings(self._found_warnings, resource_classes or {})]

@@ -27,6 +27,7 @@ from pytest_resources._release_check.leftovers import (
     Leftover,
     holds_anything_new,
     leftovers,
+    settle,
     wait_for_release,
 )
 from pytest_resources._release_check.report import format_leftovers
@@ -65,6 +66,7 @@ __all__ = [
     "holds_anything_new",
     "leftovers",
     "release_check_available",
+    "settle",
     "setup_lines",
     "take_snapshot",
     "unavailable_reason",

@@ -100,15 +100,27 @@ def wait_for_release(
     repeated until nothing is left or ``timeout`` seconds have passed. Nothing found costs one
     snapshot.
     """
-    found = leftovers(before, take_snapshot(), allow=allow)
+    return settle(before, allow=allow, timeout=timeout)[0]
+
+
+def settle(
+    before: ProcessState,
+    *,
+    allow: AllowList = DEFAULT_ALLOW,
+    timeout: float = 0.2,
+) -> tuple[list[Leftover], ProcessState]:
+    """:func:`wait_for_release`, and the last snapshot it compared."""
+    after = take_snapshot()
+    found = leftovers(before, after, allow=allow)
     if not found:
-        return found
+        return found, after
     gc.collect()
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
-        found = leftovers(before, take_snapshot(), allow=allow)
+        after = take_snapshot()
+        found = leftovers(before, after, allow=allow)
         if not found or time.monotonic() >= deadline:
-            return found
+            return found, after
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
