@@ -19,6 +19,7 @@ from pytest_resources._errors import ConfigFailure
 from pytest_resources._strategies import masked, shown_config
 from pytest_resources._strategies.acceptance import RejectionStats
 from pytest_resources._strategies.constraints import NO_CONSTRAINTS
+from pytest_resources._totals import counted
 
 
 def config_failure(
@@ -69,14 +70,13 @@ def odd_error_failure(cls: type[Any], stats: RejectionStats) -> ConfigFailure:
     rejection, shown = stats.first_odd[name]
     raised_in = rejection.raised_in or f"validating {cls.__name__}"
     total = stats.accepted + stats.rejected
-    configs = "generated config" if total == 1 else "generated configs"
     pin = f"run_context.audit({cls.__name__}, <field>=<a value or strategy>)"
     field_name = re.search(r"\(field '([^']+)'\)", raised_in)
     if field_name:
         pin = pin.replace("<field>", field_name.group(1))
     return ConfigFailure(
         f"{raised_in} raised {rejection.message}\n"
-        f"  for {count} of {total} {configs}, e.g. {cls.__name__}({shown}).\n"
+        f"  for {count} of {counted(total, 'generated config')}, e.g. {cls.__name__}({shown}).\n"
         f"  {name} is not a validation error: Dagster reports it as a crash of the run, where a "
         "ValueError would be a config error naming the field.\n"
         "  Raise ValueError (or AssertionError) in the validator, which pydantic reports as a "

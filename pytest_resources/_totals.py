@@ -60,25 +60,26 @@ class SessionTotals:
 
     def summary(self) -> str:
         text = (
-            f"{_count(self.tests, 'test')} opened {_count(self.resources, 'resource')} in "
-            f"{_count(self.runs, 'run')} ({_count(len(self.pids), 'process', 'processes')}), "
-            f"{_count(self.hook_calls, 'lifecycle call')} recorded and checked"
+            f"{counted(self.tests, 'test')} opened {counted(self.resources, 'resource')} in "
+            f"{counted(self.runs, 'run')} ({counted(len(self.pids), 'process', 'processes')}), "
+            f"{counted(self.hook_calls, 'lifecycle call')} recorded and checked"
         )
         if self.audited_examples:
-            configs = _count(self.audited_examples, "generated config")
+            configs = counted(self.audited_examples, "generated config")
             text += f", {configs} audited under injected faults"
         if self.not_inspected:
             text += (
-                f"; {_count(self.not_inspected, 'value')} not inspected by the leak audit "
+                f"; {counted(self.not_inspected, 'value')} not inspected by the leak audit "
                 "(each test's report names them: pytest -rA)"
             )
         broken, expected = self.runs_with_problems, self.expected_runs_with_problems
         if broken:
-            text += f"; {_count(broken, 'run')} broke a rule"
+            text += f"; {counted(broken, 'run')} broke a rule"
         if expected:
-            text += f"; {_count(expected, 'run')} broke a rule in tests expected to fail (xfail)"
+            text += f"; {counted(expected, 'run')} broke a rule in tests expected to fail (xfail)"
         return text
 
 
-def _count(number: int, noun: str, plural: str | None = None) -> str:
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 run``, ``2 runs``, ``3 processes`` (``plural`` where it is not ``noun + 's'``)."""
     return f"{number} {noun if number == 1 else plural or noun + 's'}"

@@ -24,6 +24,7 @@ from pytest_resources._definitions.tuning import INI_OPTION, tune_audits
 from pytest_resources._environ import env_applied
 from pytest_resources._errors import ConfigFailure, LifecycleError, PrivateStateLeak
 from pytest_resources._reports import unset_variables
+from pytest_resources._totals import counted
 
 
 class CodeLocation(pytest.File):
@@ -108,7 +109,7 @@ class CodeLocationItem(pytest.Function):
         plan = self.plan
         if isinstance(plan, AuditPlan):
             examples: int = self.obj.options.audit_examples
-            checks.insert(0, f"{examples} generated config{'s' if examples != 1 else ''} x faults")
+            checks.insert(0, f"{counted(examples, 'generated config')} x faults")
             return {"key": self.name, "class": plan.name, "checks": ", ".join(checks)}
         return {"key": plan.key, "class": plan.class_name, "checks": ", ".join(checks)}
 
